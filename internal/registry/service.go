@@ -1,0 +1,203 @@
+// Package registry is maillon's source of truth: members, subscriptions,
+// IPAM, NAS clients, sites, hosts, CPE and admins. Every change goes through
+// a Service method that validates it, writes it in one transaction with its
+// audit-log entry, and then publishes a change event.
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"maillon/internal/secret"
+)
+
+// Options tunes the registry.
+type Options struct {
+	// Quarantine is how long a released address waits before reuse.
+	Quarantine time.Duration
+	// DelegatedBits is the default delegated-prefix length of new pools.
+	DelegatedBits int
+	// Now is the clock; tests set it.
+	Now func() time.Time
+}
+
+// DefaultQuarantine keeps a freed address out of use for 30 days, long
+// enough for abuse reports about its previous holder to arrive.
+const DefaultQuarantine = 30 * 24 * time.Hour
+
+// Service is the registry's write path and its read helpers.
+type Service struct {
+	store  Store
+	box    *secret.Box
+	broker *Broker
+	opt    Options
+}
+
+// New returns a registry service on store, sealing secrets with box.
+func New(store Store, box *secret.Box, opt Options) *Service {
+	if opt.Quarantine == 0 {
+		opt.Quarantine = DefaultQuarantine
+	}
+	if opt.DelegatedBits == 0 {
+		opt.DelegatedBits = 56
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	return &Service{store: store, box: box, broker: NewBroker(), opt: opt}
+}
+
+// Events is where change events are published.
+func (s *Service) Events() *Broker { return s.broker }
+
+// Now is the registry's clock.
+func (s *Service) Now() time.Time { return s.opt.Now().UTC() }
+
+// Read gives read access to the store.
+func (s *Service) Read(ctx context.Context, fn func(Reader) error) error {
+	return s.store.Read(ctx, fn)
+}
+
+// change is one transaction's worth of writes with their audit entries.
+type change struct {
+	ctx    context.Context
+	tx     Tx
+	actor  Actor
+	now    time.Time
+	events []Event
+}
+
+func (c *change) record(action, entity string, id int64, before, after any) error {
+	e := AuditEntry{At: c.now, Actor: c.actor.Name, Action: action, Entity: entity, EntityID: id}
+	var err error
+	if before != nil {
+		if e.Before, err = json.Marshal(before); err != nil {
+			return fmt.Errorf("audit %s %d: %w", entity, id, err)
+		}
+	}
+	if after != nil {
+		if e.After, err = json.Marshal(after); err != nil {
+			return fmt.Errorf("audit %s %d: %w", entity, id, err)
+		}
+	}
+	if err := c.tx.AppendAudit(c.ctx, &e); err != nil {
+		return fmt.Errorf("audit %s %d: %w", entity, id, err)
+	}
+	c.events = append(c.events, Event{Entity: entity, ID: id, Action: action, At: c.now})
+	return nil
+}
+
+// write runs fn in a transaction and publishes its events once committed.
+func (s *Service) write(ctx context.Context, actor Actor, fn func(*change) error) error {
+	if actor.Name == "" {
+		return fmt.Errorf("registry change without an actor")
+	}
+	var c *change
+	err := s.store.Write(ctx, func(tx Tx) error {
+		c = &change{ctx: ctx, tx: tx, actor: actor, now: s.Now()}
+		return fn(c)
+	})
+	if err != nil {
+		return err
+	}
+	s.broker.Publish(c.events...)
+	return nil
+}
+
+// entity describes one kind of registry object so that create, update and
+// delete (validate, write, audit, publish) are written once.
+type entity[T, I any] struct {
+	name   string
+	id     func(*T) int64
+	get    func(Tx, context.Context, int64) (T, error)
+	insert func(Tx, context.Context, *T) error
+	update func(Tx, context.Context, *T) error
+	delete func(Tx, context.Context, int64) error
+	// prepare applies the input to the object and validates the result;
+	// before is nil on create.
+	prepare func(c *change, before *T, obj *T, in I) error
+	// created runs after the insert (address allocation, for instance).
+	created func(c *change, obj *T) error
+	// deleting runs before the delete and may refuse it.
+	deleting func(c *change, obj *T) error
+	// reload reads the object back with what the insert or update derived.
+	reload bool
+}
+
+func create[T, I any](s *Service, ctx context.Context, actor Actor, e entity[T, I], in I) (T, error) {
+	var obj T
+	err := s.write(ctx, actor, func(c *change) error {
+		obj = *new(T)
+		if err := e.prepare(c, nil, &obj, in); err != nil {
+			return err
+		}
+		if err := e.insert(c.tx, ctx, &obj); err != nil {
+			return fmt.Errorf("create %s: %w", e.name, err)
+		}
+		if e.created != nil {
+			if err := e.created(c, &obj); err != nil {
+				return err
+			}
+		}
+		if e.reload {
+			var err error
+			if obj, err = e.get(c.tx, ctx, e.id(&obj)); err != nil {
+				return err
+			}
+		}
+		return c.record("create", e.name, e.id(&obj), nil, obj)
+	})
+	return obj, err
+}
+
+func update[T, I any](s *Service, ctx context.Context, actor Actor, e entity[T, I], id int64, in I) (T, error) {
+	var obj T
+	err := s.write(ctx, actor, func(c *change) error {
+		before, err := e.get(c.tx, ctx, id)
+		if err != nil {
+			return err
+		}
+		obj = before
+		if err := e.prepare(c, &before, &obj, in); err != nil {
+			return err
+		}
+		if err := e.update(c.tx, ctx, &obj); err != nil {
+			return fmt.Errorf("update %s %d: %w", e.name, id, err)
+		}
+		if e.reload {
+			if obj, err = e.get(c.tx, ctx, id); err != nil {
+				return err
+			}
+		}
+		return c.record("update", e.name, id, before, obj)
+	})
+	return obj, err
+}
+
+func remove[T, I any](s *Service, ctx context.Context, actor Actor, e entity[T, I], id int64) error {
+	return s.write(ctx, actor, func(c *change) error {
+		before, err := e.get(c.tx, ctx, id)
+		if err != nil {
+			return err
+		}
+		if e.deleting != nil {
+			if err := e.deleting(c, &before); err != nil {
+				return err
+			}
+		}
+		if err := e.delete(c.tx, ctx, id); err != nil {
+			return fmt.Errorf("delete %s %d: %w", e.name, id, err)
+		}
+		return c.record("delete", e.name, id, before, nil)
+	})
+}
+
+// exists checks a reference inside the transaction, with a field-named error.
+func exists(field string, err error) error {
+	if err != nil {
+		return invalid(field, "%v", err)
+	}
+	return nil
+}
