@@ -1,0 +1,170 @@
+package dns
+
+import (
+	"strings"
+
+	mdns "github.com/miekg/dns"
+)
+
+// maxChain bounds CNAME chains inside a zone, which also stops loops.
+const maxChain = 8
+
+// answer fills m, already a reply to the question (lowercased qname), from
+// the snapshot. It implements the lookup of RFC 1034 section 4.3.2 for an
+// authoritative-only server: referrals at delegations, CNAME chains inside the
+// zone, wildcards (RFC 4592), NXDOMAIN vs NODATA with the SOA for negative
+// caching (RFC 2308). It never recurses: a name outside every zone is REFUSED.
+// udp limits ANY (RFC 8482) to keep replies small.
+func (s *Snapshot) answer(m *mdns.Msg, qname string, qtype uint16, udp bool) {
+	z := s.find(qname)
+	if z == nil {
+		m.Rcode = mdns.RcodeRefused
+		return
+	}
+	m.Authoritative = true
+	target := qname
+	for hop := 0; hop < maxChain; hop++ {
+		if cut := z.cut(target, qtype); cut != nil {
+			// A referral is not authoritative, unless a CNAME already is.
+			m.Authoritative = len(m.Answer) > 0
+			m.Ns = append(m.Ns, cut.sets[mdns.TypeNS]...)
+			for _, ns := range cut.sets[mdns.TypeNS] {
+				m.Extra = z.addresses(m.Extra, ns.(*mdns.NS).Ns)
+			}
+			return
+		}
+		n, wild := z.nodes[target], false
+		if n == nil {
+			n = z.wildcard(target)
+			if n == nil {
+				m.Rcode = mdns.RcodeNameError
+				m.Ns = append(m.Ns, z.negativeSOA())
+				return
+			}
+			wild = true
+		}
+		if cn := n.sets[mdns.TypeCNAME]; cn != nil && qtype != mdns.TypeCNAME {
+			m.Answer = appendOwned(m.Answer, cn, target, wild)
+			next := strings.ToLower(cn[0].(*mdns.CNAME).Target)
+			if !below(next, z.origin) {
+				return // the resolver follows it elsewhere
+			}
+			target = next
+			continue
+		}
+		if qtype == mdns.TypeANY {
+			if udp {
+				// RFC 8482: a minimal answer defeats ANY amplification.
+				m.Answer = append(m.Answer, &mdns.HINFO{Hdr: hdr(target, mdns.TypeHINFO, z.soa.Hdr.Ttl), Cpu: "RFC8482"})
+				return
+			}
+			for _, rrs := range n.sets {
+				m.Answer = appendOwned(m.Answer, rrs, target, wild)
+			}
+			if target == z.origin {
+				m.Answer = append(m.Answer, z.soa)
+			}
+			if len(m.Answer) == 0 {
+				m.Ns = append(m.Ns, z.negativeSOA())
+			}
+			return
+		}
+		var rrs []mdns.RR
+		if qtype == mdns.TypeSOA && target == z.origin {
+			rrs = []mdns.RR{z.soa}
+		} else {
+			rrs = n.sets[qtype]
+		}
+		if len(rrs) == 0 {
+			m.Ns = append(m.Ns, z.negativeSOA())
+			return
+		}
+		m.Answer = appendOwned(m.Answer, rrs, target, wild)
+		for _, rr := range rrs {
+			switch r := rr.(type) {
+			case *mdns.MX:
+				m.Extra = z.addresses(m.Extra, r.Mx)
+			case *mdns.SRV:
+				m.Extra = z.addresses(m.Extra, r.Target)
+			case *mdns.NS:
+				m.Extra = z.addresses(m.Extra, r.Ns)
+			}
+		}
+		return
+	}
+}
+
+// appendOwned appends records, renamed to the query name when synthesized
+// from a wildcard.
+func appendOwned(dst, rrs []mdns.RR, owner string, wild bool) []mdns.RR {
+	if !wild {
+		return append(dst, rrs...)
+	}
+	for _, rr := range rrs {
+		c := mdns.Copy(rr)
+		c.Header().Name = owner
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// cut returns the topmost delegation at or above name, below the apex. A DS
+// query at the cut itself belongs to the parent side.
+func (z *Zone) cut(name string, qtype uint16) *node {
+	var found *node
+	for off := 0; ; {
+		cand := name[off:]
+		if len(cand) <= len(z.origin) {
+			return found
+		}
+		if n := z.nodes[cand]; n != nil && n.cut && !(off == 0 && qtype == mdns.TypeDS) {
+			found = n
+		}
+		next, end := mdns.NextLabel(name, off)
+		if end {
+			return found
+		}
+		off = next
+	}
+}
+
+// wildcard returns the wildcard node that synthesizes an answer for a name
+// that does not exist: "*." under its closest encloser, if any.
+func (z *Zone) wildcard(name string) *node {
+	for off := 0; ; {
+		next, end := mdns.NextLabel(name, off)
+		if end || len(name)-next < len(z.origin) {
+			return nil
+		}
+		parent := name[next:]
+		if _, ok := z.nodes[parent]; ok {
+			return z.nodes["*."+parent]
+		}
+		off = next
+	}
+}
+
+// addresses appends the A and AAAA records of a name in the zone (glue
+// included) to the additional section.
+func (z *Zone) addresses(extra []mdns.RR, name string) []mdns.RR {
+	n := z.nodes[strings.ToLower(name)]
+	if n == nil {
+		return extra
+	}
+	extra = append(extra, n.sets[mdns.TypeA]...)
+	return append(extra, n.sets[mdns.TypeAAAA]...)
+}
+
+// negativeSOA is the SOA of negative answers.
+func (z *Zone) negativeSOA() mdns.RR { return z.neg }
+
+// negSOA gives the SOA the TTL RFC 2308 asks of negative answers: the lesser
+// of its own TTL and its MINIMUM field.
+func negSOA(soa *mdns.SOA) *mdns.SOA {
+	if soa.Hdr.Ttl <= soa.Minttl {
+		return soa
+	}
+	s := *soa
+	s.Hdr.Ttl = s.Minttl
+	return &s
+}

@@ -1,0 +1,649 @@
+package dns
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	mdns "github.com/miekg/dns"
+)
+
+// Journal bounds: beyond them a secondary falls back to AXFR, which is what a
+// long IXFR would cost anyway.
+const (
+	maxDeltas      = 100
+	minJournalRRs  = 1000
+	maxProblems    = 200
+	maxPrefixZones = 256
+)
+
+// Build turns a Source into a Snapshot. prev is the snapshot served so far
+// (nil at start): a zone whose contents did not change keeps its serial and
+// journal, and a zone that changed gets the serial max(prev+1, unix time,
+// MinSerial) and a journal entry for IXFR. Unix time keeps serials monotonic
+// across restarts as long as changes average less than one a second; an
+// application that needs more can persist serials into MinSerial.
+//
+// Build fails only on zone configuration errors; bad records and allocations
+// are skipped and listed in Snapshot.Problems.
+func Build(src Source, prev *Snapshot, now time.Time) (*Snapshot, error) {
+	b := &builder{
+		zones: map[string]*zoneBuild{},
+		snap:  &Snapshot{zones: map[string]*Zone{}, keys: map[string]TSIGKey{}},
+	}
+	for _, k := range src.Keys {
+		name := canonical(k.Name)
+		if k.Algorithm == "" {
+			k.Algorithm = "hmac-sha256"
+		}
+		k.Name = name
+		k.Algorithm = canonical(k.Algorithm)
+		b.snap.keys[name] = k
+	}
+	configs := map[string]ZoneConfig{}
+	for _, zc := range src.Zones {
+		o := canonical(zc.Origin)
+		if _, dup := configs[o]; dup {
+			return nil, fmt.Errorf("dns: zone %s configured twice", o)
+		}
+		configs[o] = zc
+	}
+	for _, zc := range src.Zones {
+		if err := b.addZone(zc); err != nil {
+			return nil, err
+		}
+	}
+	prefixZones := make([][]string, len(src.Prefixes))
+	for i, p := range src.Prefixes {
+		origins, err := reverseZones(p.Prefix)
+		if err != nil {
+			return nil, fmt.Errorf("dns: prefix %s: %w", p.Prefix, err)
+		}
+		prefixZones[i] = origins
+		for _, o := range origins {
+			if b.zones[o] != nil {
+				continue
+			}
+			zc := src.Reverse
+			zc.Origin = o
+			if err := b.addZone(zc); err != nil {
+				return nil, fmt.Errorf("dns: reverse zone of %s: %w", p.Prefix, err)
+			}
+		}
+	}
+	for _, r := range src.Records {
+		if err := b.addRecord(r); err != nil {
+			b.problem("record %s %s %s: %v", r.Name, r.Type, r.Data, err)
+		}
+	}
+	for _, a := range src.Allocations {
+		if err := b.addAllocation(src.Prefixes, a); err != nil {
+			b.problem("allocation %s of %s: %v", a.Prefix, a.Login, err)
+		}
+	}
+	for o, zb := range b.zones {
+		var pz *Zone
+		if prev != nil {
+			pz = prev.zones[o]
+		}
+		b.snap.zones[o] = zb.finish(pz, now)
+		b.snap.origins = append(b.snap.origins, o)
+	}
+	sort.Strings(b.snap.origins)
+	return b.snap, nil
+}
+
+type builder struct {
+	zones map[string]*zoneBuild
+	snap  *Snapshot
+}
+
+type zoneBuild struct {
+	cfg    ZoneConfig
+	origin string
+	soa    *mdns.SOA
+	rrs    []mdns.RR
+}
+
+func (b *builder) problem(format string, args ...any) {
+	if len(b.snap.Problems) < maxProblems {
+		b.snap.Problems = append(b.snap.Problems, fmt.Sprintf(format, args...))
+	}
+}
+
+func orDefault(v, d uint32) uint32 {
+	if v == 0 {
+		return d
+	}
+	return v
+}
+
+func (b *builder) addZone(zc ZoneConfig) error {
+	origin := canonical(zc.Origin)
+	if _, ok := mdns.IsDomainName(origin); !ok || origin == "." {
+		return fmt.Errorf("dns: invalid zone origin %q", zc.Origin)
+	}
+	if len(zc.NS) == 0 {
+		return fmt.Errorf("dns: zone %s has no name server", origin)
+	}
+	for _, a := range zc.Transfer {
+		if a.Key != "" && b.snap.keys[canonical(a.Key)].Name == "" {
+			return fmt.Errorf("dns: zone %s: transfer ACL names unknown TSIG key %q", origin, a.Key)
+		}
+	}
+	for _, s := range zc.Notify {
+		if s.Key != "" && b.snap.keys[canonical(s.Key)].Name == "" {
+			return fmt.Errorf("dns: zone %s: secondary %s names unknown TSIG key %q", origin, s.Addr, s.Key)
+		}
+	}
+	ttl := orDefault(zc.TTL, 3600)
+	zc.TTL = ttl
+	mname := zc.PrimaryNS
+	if mname == "" {
+		mname = zc.NS[0]
+	}
+	rname := zc.Hostmaster
+	if rname == "" {
+		rname = "hostmaster." + origin
+	} else if at := strings.IndexByte(rname, '@'); at >= 0 {
+		// The local part's dots must be escaped in an RNAME.
+		rname = strings.ReplaceAll(rname[:at], ".", `\.`) + "." + rname[at+1:]
+	}
+	zb := &zoneBuild{cfg: zc, origin: origin}
+	zb.soa = &mdns.SOA{
+		Hdr:     mdns.RR_Header{Name: origin, Rrtype: mdns.TypeSOA, Class: mdns.ClassINET, Ttl: ttl},
+		Ns:      canonical(mname),
+		Mbox:    canonical(rname),
+		Refresh: orDefault(zc.Refresh, 3600),
+		Retry:   orDefault(zc.Retry, 600),
+		Expire:  orDefault(zc.Expire, 1209600),
+		Minttl:  orDefault(zc.Minimum, 300),
+	}
+	for _, ns := range zc.NS {
+		n := canonical(ns)
+		if _, ok := mdns.IsDomainName(n); !ok {
+			return fmt.Errorf("dns: zone %s: invalid name server %q", origin, ns)
+		}
+		zb.rrs = append(zb.rrs, &mdns.NS{Hdr: hdr(origin, mdns.TypeNS, ttl), Ns: n})
+	}
+	b.zones[origin] = zb
+	return nil
+}
+
+func hdr(name string, t uint16, ttl uint32) mdns.RR_Header {
+	return mdns.RR_Header{Name: name, Rrtype: t, Class: mdns.ClassINET, Ttl: ttl}
+}
+
+// zoneFor returns the deepest zone containing the lowercased name.
+func (b *builder) zoneFor(name string) *zoneBuild {
+	for off := 0; ; {
+		if z := b.zones[name[off:]]; z != nil {
+			return z
+		}
+		next, end := mdns.NextLabel(name, off)
+		if end {
+			return nil
+		}
+		off = next
+	}
+}
+
+var allowedTypes = map[uint16]bool{
+	mdns.TypeSOA: true, mdns.TypeNS: true, mdns.TypeA: true, mdns.TypeAAAA: true,
+	mdns.TypeCNAME: true, mdns.TypeMX: true, mdns.TypeTXT: true, mdns.TypeSRV: true,
+	mdns.TypeCAA: true, mdns.TypeSSHFP: true, mdns.TypePTR: true, mdns.TypeDS: true,
+}
+
+func (b *builder) addRecord(r Record) error {
+	var zb *zoneBuild
+	name := strings.TrimSpace(r.Name)
+	if r.Zone != "" {
+		zb = b.zones[canonical(r.Zone)]
+		if zb == nil {
+			return fmt.Errorf("no zone %s", r.Zone)
+		}
+		switch {
+		case name == "" || name == "@":
+			name = zb.origin
+		case !strings.HasSuffix(name, "."):
+			name = name + "." + zb.origin
+		}
+	}
+	name = canonical(name)
+	if _, ok := mdns.IsDomainName(name); !ok {
+		return fmt.Errorf("invalid name %q", r.Name)
+	}
+	if zb == nil {
+		if zb = b.zoneFor(name); zb == nil {
+			return errors.New("in no zone")
+		}
+	} else if !below(name, zb.origin) {
+		return fmt.Errorf("outside zone %s", zb.origin)
+	}
+	t, ok := mdns.StringToType[strings.ToUpper(strings.TrimSpace(r.Type))]
+	if !ok || !allowedTypes[t] {
+		return fmt.Errorf("unsupported type %q", r.Type)
+	}
+	ttl := orDefault(r.TTL, zb.cfg.TTL)
+	// The zone parser resolves relative names in the data against $ORIGIN.
+	text := fmt.Sprintf("$ORIGIN %s\n%s %d IN %s %s", zb.origin, name, ttl, mdns.TypeToString[t], r.Data)
+	rr, err := mdns.NewRR(text)
+	if err != nil {
+		return fmt.Errorf("parse: %w", err)
+	}
+	if rr == nil {
+		return errors.New("empty record data")
+	}
+	rr.Header().Name = name
+	if t == mdns.TypeSOA {
+		if name != zb.origin {
+			return errors.New("SOA outside the zone apex")
+		}
+		// The zone's configuration keeps the serial; the record may override
+		// the other fields.
+		soa := rr.(*mdns.SOA)
+		soa.Ns, soa.Mbox = canonical(soa.Ns), canonical(soa.Mbox)
+		soa.Serial = 0
+		zb.soa = soa
+		return nil
+	}
+	zb.rrs = append(zb.rrs, rr)
+	return nil
+}
+
+// findPrefix returns the longest prefix containing p.
+func findPrefix(prefixes []Prefix, p netip.Prefix) (Prefix, bool) {
+	best, found := Prefix{}, false
+	for _, c := range prefixes {
+		if c.Prefix.Addr().Is4() != p.Addr().Is4() || c.Prefix.Bits() > p.Bits() {
+			continue
+		}
+		if c.Prefix.Contains(p.Addr()) && (!found || c.Prefix.Bits() > best.Prefix.Bits()) {
+			best, found = c, true
+		}
+	}
+	return best, found
+}
+
+func (b *builder) addAllocation(prefixes []Prefix, a Allocation) error {
+	if !a.Prefix.IsValid() {
+		return errors.New("invalid prefix")
+	}
+	a.Prefix = a.Prefix.Masked()
+	if a.Prefix.Addr().Is4() && a.Prefix.Bits() != 32 {
+		return errors.New("IPv4 allocations must be /32")
+	}
+	p, ok := findPrefix(prefixes, a.Prefix)
+	if !ok {
+		return errors.New("in no IPAM prefix")
+	}
+	host := a.Prefix.Addr()
+	if host.Is6() && a.Prefix.Bits() < 128 {
+		host = host.Next() // prefix::1, the address a CPE usually takes
+	}
+	target := ""
+	if a.ReverseName != "" {
+		if err := ValidateReverseName(a.ReverseName); err != nil {
+			return err
+		}
+		target = canonical(a.ReverseName)
+	} else if p.PTRTemplate != "" {
+		var err error
+		if target, err = expand(p.PTRTemplate, a.Login, host); err != nil {
+			return err
+		}
+	}
+	if target == "" {
+		return nil
+	}
+	owners := []string{ptrOwner(p.Prefix, host)}
+	if host.Is6() && a.Prefix.Bits() < 128 {
+		owners = append(owners, wildcards(a.Prefix)...)
+	}
+	for _, owner := range owners {
+		zb := b.zoneFor(owner)
+		if zb == nil {
+			return fmt.Errorf("no reverse zone for %s", owner)
+		}
+		zb.rrs = append(zb.rrs, &mdns.PTR{Hdr: hdr(owner, mdns.TypePTR, orDefault(p.TTL, zb.cfg.TTL)), Ptr: target})
+	}
+	if p.Forward && a.ReverseName == "" {
+		zb := b.zoneFor(target)
+		if zb == nil {
+			return fmt.Errorf("forward name %s in no zone", target)
+		}
+		ttl := orDefault(p.TTL, zb.cfg.TTL)
+		if host.Is4() {
+			zb.rrs = append(zb.rrs, &mdns.A{Hdr: hdr(target, mdns.TypeA, ttl), A: host.AsSlice()})
+		} else {
+			zb.rrs = append(zb.rrs, &mdns.AAAA{Hdr: hdr(target, mdns.TypeAAAA, ttl), AAAA: host.AsSlice()})
+		}
+	}
+	return nil
+}
+
+// expand fills a PTR template for one address.
+func expand(tmpl, login string, addr netip.Addr) (string, error) {
+	ip := addr.String()
+	ip = strings.NewReplacer(".", "-", ":", "-").Replace(ip)
+	name := strings.NewReplacer("{login}", labelize(login), "{ip}", ip).Replace(tmpl)
+	name = canonical(name)
+	if _, ok := mdns.IsDomainName(name); !ok || strings.ContainsAny(name, "{}") {
+		return "", fmt.Errorf("template %q gives invalid name %q", tmpl, name)
+	}
+	return name, nil
+}
+
+// labelize turns a login into a hostname label: lowercase letters, digits
+// and hyphens.
+func labelize(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('-')
+		}
+	}
+	out := strings.Trim(b.String(), "-")
+	if len(out) > 63 {
+		out = out[:63]
+	}
+	return out
+}
+
+// ValidateReverseName checks a member-chosen reverse name: a fully qualified
+// host name (letters, digits, hyphens), not itself a reverse-tree name.
+func ValidateReverseName(name string) error {
+	n := canonical(name)
+	if len(n) > 254 {
+		return fmt.Errorf("reverse name %q is too long", name)
+	}
+	labels := mdns.SplitDomainName(n)
+	if len(labels) < 2 {
+		return fmt.Errorf("reverse name %q must have at least two labels", name)
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return fmt.Errorf("reverse name %q has an invalid label %q", name, l)
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return fmt.Errorf("reverse name %q: label %q is not a host name", name, l)
+			}
+		}
+	}
+	if below(n, "in-addr.arpa.") || below(n, "ip6.arpa.") {
+		return fmt.Errorf("reverse name %q is inside the reverse tree", name)
+	}
+	return nil
+}
+
+// reverseZones lists the reverse zones serving a prefix: IPv4 at octet
+// boundaries (a /22 gives four /24 zones), RFC 2317 classless zones
+// ("0/26.100.51.198.in-addr.arpa.") beyond /24, IPv6 at nibble boundaries.
+func reverseZones(p netip.Prefix) ([]string, error) {
+	if !p.IsValid() {
+		return nil, errors.New("invalid prefix")
+	}
+	p = p.Masked()
+	step := 4
+	if p.Addr().Is4() {
+		step = 8
+		if p.Bits() > 24 {
+			return []string{classlessZone(p)}, nil
+		}
+	}
+	if p.Bits() < step {
+		return nil, errors.New("prefix too short for a reverse zone")
+	}
+	zbits := (p.Bits() + step - 1) / step * step
+	n := 1 << (zbits - p.Bits())
+	if n > maxPrefixZones {
+		return nil, errors.New("prefix spans too many reverse zones")
+	}
+	out := make([]string, 0, n)
+	sub := netip.PrefixFrom(p.Addr(), zbits)
+	for range n {
+		out = append(out, prefixName(sub))
+		sub = netip.PrefixFrom(nextPrefixAddr(sub), zbits)
+	}
+	return out, nil
+}
+
+// classlessZone names the RFC 2317 zone of an IPv4 prefix longer than /24.
+func classlessZone(p netip.Prefix) string {
+	a := p.Addr().As4()
+	return fmt.Sprintf("%d/%d.%d.%d.%d.in-addr.arpa.", a[3], p.Bits(), a[2], a[1], a[0])
+}
+
+// prefixName is the reverse-tree name of a prefix on an octet (IPv4) or
+// nibble (IPv6) boundary.
+func prefixName(p netip.Prefix) string {
+	var b strings.Builder
+	if p.Addr().Is4() {
+		a := p.Addr().As4()
+		for i := p.Bits()/8 - 1; i >= 0; i-- {
+			b.WriteString(strconv.Itoa(int(a[i])) + ".")
+		}
+		b.WriteString("in-addr.arpa.")
+		return b.String()
+	}
+	a := p.Addr().As16()
+	for i := p.Bits()/4 - 1; i >= 0; i-- {
+		nib := a[i/2] >> 4
+		if i%2 == 1 {
+			nib = a[i/2] & 0xf
+		}
+		b.WriteByte("0123456789abcdef"[nib])
+		b.WriteByte('.')
+	}
+	b.WriteString("ip6.arpa.")
+	return b.String()
+}
+
+// nextPrefixAddr returns the first address after the prefix.
+func nextPrefixAddr(p netip.Prefix) netip.Addr {
+	last := p.Masked().Addr()
+	bits := last.BitLen()
+	s := last.AsSlice()
+	// Set the host bits, then step once.
+	for i := p.Bits(); i < bits; i++ {
+		s[i/8] |= 0x80 >> (i % 8)
+	}
+	a, _ := netip.AddrFromSlice(s)
+	return a.Next()
+}
+
+// ptrOwner is the owner name of the PTR for addr, allocated from prefix p.
+func ptrOwner(p netip.Prefix, addr netip.Addr) string {
+	if addr.Is4() && p.Bits() > 24 {
+		return strconv.Itoa(int(addr.As4()[3])) + "." + classlessZone(p.Masked())
+	}
+	name, _ := mdns.ReverseAddr(addr.String())
+	return name
+}
+
+// wildcards lists the wildcard owners covering an IPv6 prefix at nibble
+// boundaries (a /62 needs four).
+func wildcards(p netip.Prefix) []string {
+	zbits := (p.Bits() + 3) / 4 * 4
+	n := 1 << (zbits - p.Bits())
+	out := make([]string, 0, n)
+	sub := netip.PrefixFrom(p.Masked().Addr(), zbits)
+	for range n {
+		out = append(out, "*."+prefixName(sub))
+		sub = netip.PrefixFrom(nextPrefixAddr(sub), zbits)
+	}
+	return out
+}
+
+// rrKey identifies a record for set comparisons: owner, type and data,
+// without TTL.
+func rrKey(rr mdns.RR) string {
+	s := rr.String()
+	h := rr.Header()
+	// The header renders as "name\tttl\tclass\ttype\t"; drop the TTL.
+	return h.Name + " " + mdns.TypeToString[h.Rrtype] + " " + s[len(h.String()):]
+}
+
+// finish deduplicates and indexes the records and sets serial and journal
+// against the previous version.
+func (zb *zoneBuild) finish(prev *Zone, now time.Time) *Zone {
+	z := &Zone{
+		origin: zb.origin,
+		soa:    zb.soa,
+		nodes:  map[string]*node{},
+		set:    make(map[string]struct{}, len(zb.rrs)),
+		notify: zb.cfg.Notify,
+		acl:    zb.cfg.Transfer,
+	}
+	type keyed struct {
+		rr   mdns.RR
+		sort string
+	}
+	byKey := make(map[string]int, len(zb.rrs))
+	recs := make([]keyed, 0, len(zb.rrs))
+	ttls := map[string]uint32{} // RRset TTLs must agree: the first one wins
+	for _, rr := range zb.rrs {
+		k := rrKey(rr)
+		if _, dup := byKey[k]; dup {
+			continue
+		}
+		setKey := rr.Header().Name + "/" + strconv.Itoa(int(rr.Header().Rrtype))
+		if ttl, ok := ttls[setKey]; ok {
+			rr.Header().Ttl = ttl
+		} else {
+			ttls[setKey] = rr.Header().Ttl
+		}
+		byKey[k] = len(recs)
+		recs = append(recs, keyed{rr, sortKey(rr)})
+	}
+	sort.Slice(recs, func(i, j int) bool { return recs[i].sort < recs[j].sort })
+	z.records = make([]mdns.RR, len(recs))
+	for i, k := range recs {
+		z.records[i] = k.rr
+		z.set[k.rr.String()] = struct{}{}
+		z.add(k.rr)
+	}
+	z.addNode(z.origin) // an apex with only an SOA still exists
+	for name, n := range z.nodes {
+		if name != z.origin && n.sets[mdns.TypeNS] != nil {
+			n.cut = true
+		}
+	}
+
+	soaText := soaKey(z.soa)
+	if prev != nil && soaKey(prev.soa) == soaText && sameSet(prev.set, z.set) {
+		// Unchanged: same serial and journal, fresh ACLs.
+		z.serial, z.journal, z.soa = prev.serial, prev.journal, prev.soa
+		z.records, z.set, z.nodes, z.neg = prev.records, prev.set, prev.nodes, prev.neg
+		return z
+	}
+	serial := uint32(now.Unix())
+	if prev != nil && prev.serial+1 > serial {
+		serial = prev.serial + 1
+	}
+	if zb.cfg.MinSerial > serial {
+		serial = zb.cfg.MinSerial
+	}
+	z.serial = serial
+	soa := *z.soa
+	soa.Serial = serial
+	z.soa = &soa
+	z.neg = negSOA(z.soa)
+	if prev != nil {
+		d := Delta{From: prev.serial, To: serial}
+		for _, rr := range prev.records {
+			if _, ok := z.set[rr.String()]; !ok {
+				d.Deleted = append(d.Deleted, rr)
+			}
+		}
+		for _, rr := range z.records {
+			if _, ok := prev.set[rr.String()]; !ok {
+				d.Added = append(d.Added, rr)
+			}
+		}
+		z.journal = trimJournal(append(slices.Clone(prev.journal), d), len(z.records))
+	}
+	return z
+}
+
+func soaKey(s *mdns.SOA) string {
+	c := *s
+	c.Serial = 0
+	return c.String()
+}
+
+func sameSet(a, b map[string]struct{}) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if _, ok := b[k]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func trimJournal(j []Delta, zoneSize int) []Delta {
+	limit := max(minJournalRRs, 2*zoneSize)
+	total := 0
+	start := len(j)
+	for start > 0 && len(j)-start < maxDeltas {
+		n := len(j[start-1].Added) + len(j[start-1].Deleted)
+		if total+n > limit {
+			break
+		}
+		total += n
+		start--
+	}
+	return j[start:]
+}
+
+// sortKey orders records by owner from the root down, then by type, so that
+// exports read naturally.
+func sortKey(rr mdns.RR) string {
+	labels := mdns.SplitDomainName(rr.Header().Name)
+	slices.Reverse(labels)
+	return strings.Join(labels, "\x00") + "\x01" + fmt.Sprintf("%05d", rr.Header().Rrtype) + rr.String()
+}
+
+func (z *Zone) addNode(name string) *node {
+	n := z.nodes[name]
+	if n == nil {
+		n = &node{}
+		z.nodes[name] = n
+	}
+	return n
+}
+
+// add indexes a record and creates the empty non-terminals between it and
+// the apex, so that they answer NODATA rather than NXDOMAIN.
+func (z *Zone) add(rr mdns.RR) {
+	name := rr.Header().Name
+	n := z.addNode(name)
+	if n.sets == nil {
+		n.sets = map[uint16][]mdns.RR{}
+	}
+	n.sets[rr.Header().Rrtype] = append(n.sets[rr.Header().Rrtype], rr)
+	for off := 0; ; {
+		next, end := mdns.NextLabel(name, off)
+		if end || len(name)-next < len(z.origin) {
+			return
+		}
+		parent := name[next:]
+		if _, ok := z.nodes[parent]; ok {
+			return
+		}
+		z.nodes[parent] = &node{}
+		off = next
+	}
+}

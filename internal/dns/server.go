@@ -1,0 +1,343 @@
+package dns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mdns "github.com/miekg/dns"
+)
+
+// Config configures a Server.
+type Config struct {
+	// Addr is the UDP and TCP listening address, e.g. ":53" or "127.0.0.1:0".
+	Addr string
+	// MaxUDPSize caps the EDNS0 payload of UDP replies; 1232 by default (DNS
+	// flag day 2020), which avoids IP fragmentation.
+	MaxUDPSize int
+	// RateLimit limits UDP responses per client network against reflection
+	// attacks; the zero value disables it.
+	RateLimit RateLimit
+	// NotifyTimeout is how long to wait for a secondary to acknowledge a
+	// NOTIFY before retrying (2 s); NotifyRetries how often to retry (5).
+	NotifyTimeout time.Duration
+	NotifyRetries int
+	Logger        *slog.Logger
+}
+
+// Server is the authoritative DNS server. It serves the last Snapshot given
+// to Update or Load, swapped atomically so that readers never wait.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	snap   atomic.Pointer[Snapshot]
+	rrl    *limiter
+	mu     sync.Mutex // serializes Update and Load
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	udp, tcp *mdns.Server
+	udpAddr  net.Addr
+	tcpAddr  net.Addr
+}
+
+// NewServer returns a server with an empty snapshot; call Update, then Start.
+func NewServer(cfg Config) *Server {
+	if cfg.MaxUDPSize == 0 {
+		cfg.MaxUDPSize = 1232
+	}
+	cfg.MaxUDPSize = min(max(cfg.MaxUDPSize, 512), 65535)
+	if cfg.NotifyTimeout == 0 {
+		cfg.NotifyTimeout = 2 * time.Second
+	}
+	if cfg.NotifyRetries == 0 {
+		cfg.NotifyRetries = 5
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if cfg.RateLimit.ResponsesPerSecond > 0 {
+		s.rrl = newLimiter(cfg.RateLimit)
+	}
+	empty, _ := Build(Source{}, nil, time.Now())
+	s.snap.Store(empty)
+	return s
+}
+
+// Snapshot returns the snapshot being served.
+func (s *Server) Snapshot() *Snapshot { return s.snap.Load() }
+
+// Update builds a snapshot from src against the one being served, swaps it
+// in and notifies the secondaries of every zone whose serial changed.
+func (s *Server) Update(src Source) (*Snapshot, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	prev := s.snap.Load()
+	next, err := Build(src, prev, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	s.load(prev, next)
+	return next, nil
+}
+
+// Load serves a snapshot built elsewhere and notifies the secondaries of the
+// zones that changed.
+func (s *Server) Load(next *Snapshot) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load(s.snap.Load(), next)
+}
+
+func (s *Server) load(prev, next *Snapshot) {
+	s.snap.Store(next)
+	for _, o := range next.origins {
+		z := next.zones[o]
+		if pz := prev.zones[o]; pz != nil && pz.serial == z.serial {
+			continue
+		}
+		for _, sec := range z.notify {
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				if err := s.sendNotify(s.ctx, next, z, sec); err != nil {
+					s.log.Warn("dns notify failed", "zone", z.origin, "secondary", sec.Addr, "err", err)
+				}
+			}()
+		}
+	}
+}
+
+// Start listens on the configured address, UDP and TCP on the same port, and
+// serves until Stop.
+func (s *Server) Start() error {
+	pc, err := net.ListenPacket("udp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("dns: listen udp %s: %w", s.cfg.Addr, err)
+	}
+	// Bind TCP to the port UDP got, so that ":0" gives one port for both.
+	ln, err := net.Listen("tcp", pc.LocalAddr().String())
+	if err != nil {
+		pc.Close()
+		return fmt.Errorf("dns: listen tcp %s: %w", pc.LocalAddr(), err)
+	}
+	s.udpAddr, s.tcpAddr = pc.LocalAddr(), ln.Addr()
+	keys := keyring{s}
+	accept := func(h mdns.Header) mdns.MsgAcceptAction {
+		// Let updates and notifies through: they are answered, not dropped.
+		if h.Bits&(1<<15) != 0 {
+			return mdns.MsgIgnore
+		}
+		return mdns.MsgAccept
+	}
+	s.udp = &mdns.Server{PacketConn: pc, Handler: s, TsigProvider: keys, MsgAcceptFunc: accept, UDPSize: 4096}
+	s.tcp = &mdns.Server{Listener: ln, Handler: s, TsigProvider: keys, MsgAcceptFunc: accept,
+		ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: func() time.Duration { return 10 * time.Second }}
+	started := make(chan struct{}, 2)
+	for _, srv := range []*mdns.Server{s.udp, s.tcp} {
+		srv.NotifyStartedFunc = func() { started <- struct{}{} }
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := srv.ActivateAndServe(); err != nil && s.ctx.Err() == nil {
+				s.log.Error("dns server stopped", "err", err)
+			}
+		}()
+	}
+	<-started
+	<-started
+	return nil
+}
+
+// Addr returns the address the server listens on (UDP and TCP share it).
+func (s *Server) Addr() string {
+	if s.udpAddr == nil {
+		return ""
+	}
+	return s.udpAddr.String()
+}
+
+// Stop stops the listeners and pending NOTIFYs.
+func (s *Server) Stop(ctx context.Context) error {
+	s.cancel()
+	var errs []error
+	for _, srv := range []*mdns.Server{s.udp, s.tcp} {
+		if srv != nil {
+			if err := srv.ShutdownContext(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, ctx.Err())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("dns: stop: %w", err)
+	}
+	return nil
+}
+
+func addrOf(a net.Addr) netip.Addr {
+	switch v := a.(type) {
+	case *net.UDPAddr:
+		ip, _ := netip.AddrFromSlice(v.IP)
+		return ip.Unmap()
+	case *net.TCPAddr:
+		ip, _ := netip.AddrFromSlice(v.IP)
+		return ip.Unmap()
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+// ServeDNS answers one request; it implements mdns.Handler.
+func (s *Server) ServeDNS(w mdns.ResponseWriter, req *mdns.Msg) {
+	_, tcp := w.RemoteAddr().(*net.TCPAddr)
+	src := addrOf(w.RemoteAddr())
+	if !tcp && s.rrl != nil {
+		switch s.rrl.check(src, time.Now()) {
+		case rrlDrop:
+			return
+		case rrlSlip:
+			// A truncated empty reply makes a real client retry over TCP,
+			// which a spoofed victim never does.
+			m := new(mdns.Msg)
+			m.SetReply(req)
+			m.Truncated = true
+			w.WriteMsg(m)
+			return
+		}
+	}
+	var tsigKey string
+	if t := req.IsTsig(); t != nil {
+		if w.TsigStatus() != nil {
+			m := new(mdns.Msg)
+			m.SetRcode(req, mdns.RcodeNotAuth)
+			w.WriteMsg(m)
+			return
+		}
+		tsigKey = strings.ToLower(t.Hdr.Name)
+	}
+	if len(req.Question) == 1 && !tcp {
+		if qt := req.Question[0].Qtype; qt == mdns.TypeAXFR {
+			// AXFR needs TCP (RFC 5936).
+			m := new(mdns.Msg)
+			m.SetRcode(req, mdns.RcodeFormatError)
+			w.WriteMsg(m)
+			return
+		}
+	}
+	if tcp && len(req.Question) == 1 && req.Opcode == mdns.OpcodeQuery {
+		switch req.Question[0].Qtype {
+		case mdns.TypeAXFR, mdns.TypeIXFR:
+			if err := s.transfer(w, req, src, tsigKey); err != nil {
+				s.log.Info("dns transfer failed", "client", src, "zone", req.Question[0].Name, "err", err)
+			}
+			return
+		}
+	}
+	m := s.respond(s.snap.Load(), req, src, tsigKey, tcp)
+	if m == nil {
+		return
+	}
+	if err := w.WriteMsg(m); err != nil {
+		s.log.Debug("dns write failed", "client", src, "err", err)
+	}
+}
+
+// respond computes the reply to a request other than a zone transfer over
+// TCP. It returns nil when no reply should be sent. It must never panic,
+// whatever the request: FuzzRespond checks it.
+func (s *Server) respond(snap *Snapshot, req *mdns.Msg, src netip.Addr, tsigKey string, tcp bool) *mdns.Msg {
+	if req.Response {
+		return nil
+	}
+	m := new(mdns.Msg)
+	m.SetReply(req)
+	m.RecursionDesired = req.RecursionDesired
+	m.Compress = true
+	size := 512
+	opt := req.IsEdns0()
+	if opt != nil {
+		if opt.Version() != 0 {
+			m.SetRcode(req, mdns.RcodeBadVers)
+			m.SetEdns0(uint16(s.cfg.MaxUDPSize), false)
+			m.IsEdns0().SetExtendedRcode(mdns.RcodeBadVers)
+			return m
+		}
+		size = min(max(int(opt.UDPSize()), 512), s.cfg.MaxUDPSize)
+	}
+	if tcp {
+		size = mdns.MaxMsgSize
+	}
+	if len(req.Question) != 1 || len(req.Answer) > 0 {
+		m.Rcode = mdns.RcodeFormatError
+		return finish(m, opt, size, req, tsigKey, s.cfg.MaxUDPSize)
+	}
+	q := req.Question[0]
+	switch {
+	case req.Opcode == mdns.OpcodeNotify || req.Opcode == mdns.OpcodeUpdate:
+		// maillon is the primary: it takes no NOTIFY and no dynamic update.
+		m.Rcode = mdns.RcodeRefused
+	case req.Opcode != mdns.OpcodeQuery:
+		m.Rcode = mdns.RcodeNotImplemented
+	case q.Qclass != mdns.ClassINET && q.Qclass != mdns.ClassANY:
+		m.Rcode = mdns.RcodeRefused
+	case q.Qtype == mdns.TypeIXFR:
+		// Over UDP an IXFR gets the current SOA, and the client comes back
+		// over TCP if it is behind (RFC 1995 section 2).
+		z := snap.Zone(q.Name)
+		if z == nil || z.origin != canonical(q.Name) || !z.allowTransfer(src, tsigKey) {
+			m.Rcode = mdns.RcodeRefused
+			break
+		}
+		m.Authoritative = true
+		m.Answer = []mdns.RR{z.soa}
+	case q.Qtype == mdns.TypeAXFR || q.Qtype == mdns.TypeOPT || q.Qtype == mdns.TypeTSIG ||
+		q.Qtype == mdns.TypeMAILA || q.Qtype == mdns.TypeMAILB:
+		m.Rcode = mdns.RcodeFormatError
+	default:
+		if _, ok := mdns.IsDomainName(q.Name); !ok {
+			m.Rcode = mdns.RcodeFormatError
+			break
+		}
+		snap.answer(m, strings.ToLower(q.Name), q.Qtype, !tcp)
+	}
+	return finish(m, opt, size, req, tsigKey, s.cfg.MaxUDPSize)
+}
+
+// finish adds EDNS0 and TSIG and truncates to the client's size.
+func finish(m *mdns.Msg, opt *mdns.OPT, size int, req *mdns.Msg, tsigKey string, maxUDP int) *mdns.Msg {
+	if opt != nil {
+		m.SetEdns0(uint16(maxUDP), false)
+	}
+	tsigLen := 0
+	if t := req.IsTsig(); t != nil && tsigKey != "" {
+		tsigLen = 100 // room for the signature added when writing
+	}
+	if m.Len() > size-tsigLen {
+		m.Truncate(size - tsigLen)
+	}
+	if tsigKey != "" {
+		t := req.IsTsig()
+		m.SetTsig(t.Hdr.Name, t.Algorithm, 300, time.Now().Unix())
+	}
+	return m
+}
