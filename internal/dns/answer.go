@@ -23,7 +23,14 @@ func (s *Snapshot) answer(m *mdns.Msg, qname string, qtype uint16, udp bool) {
 	}
 	m.Authoritative = true
 	target := qname
+	var seen [maxChain]string
 	for hop := 0; hop < maxChain; hop++ {
+		for _, prev := range seen[:hop] {
+			if prev == target {
+				return // a CNAME loop: the answer so far shows it
+			}
+		}
+		seen[hop] = target
 		if cut := z.cut(target, qtype); cut != nil {
 			// A referral is not authoritative, unless a CNAME already is.
 			m.Authoritative = len(m.Answer) > 0

@@ -22,7 +22,7 @@ type Zone struct {
 	origin  string
 	serial  uint32
 	soa     *mdns.SOA
-	neg     *mdns.SOA // the SOA of negative answers, TTL per RFC 2308
+	neg     *mdns.SOA        // the SOA of negative answers, TTL per RFC 2308
 	nodes   map[string]*node // lowercased owner → node; includes empty non-terminals
 	records []mdns.RR        // every record but the SOA, in canonical order
 	set     map[string]struct{}
