@@ -540,7 +540,7 @@ func (zb *zoneBuild) finish(prev *Zone, now time.Time) *Zone {
 	}
 
 	soaText := soaKey(z.soa)
-	if prev != nil && soaKey(prev.soa) == soaText && sameSet(prev.set, z.set) {
+	if prev != nil && soaKey(prev.soa) == soaText && sameSet(prev.set, z.set) && zb.cfg.MinSerial <= prev.serial {
 		// Unchanged: same serial and journal, fresh ACLs.
 		z.serial, z.journal, z.soa = prev.serial, prev.journal, prev.soa
 		z.records, z.set, z.nodes, z.neg = prev.records, prev.set, prev.nodes, prev.neg
@@ -611,7 +611,7 @@ func trimJournal(j []Delta, zoneSize int) []Delta {
 // sortKey orders records by owner from the root down, then by type, so that
 // exports read naturally.
 func sortKey(rr mdns.RR) string {
-	labels := mdns.SplitDomainName(rr.Header().Name)
+	labels := mdns.SplitDomainName(strings.ToLower(rr.Header().Name))
 	slices.Reverse(labels)
 	return strings.Join(labels, "\x00") + "\x01" + fmt.Sprintf("%05d", rr.Header().Rrtype) + rr.String()
 }

@@ -1,0 +1,191 @@
+package dns
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	mdns "github.com/miekg/dns"
+)
+
+func TestReverseZones(t *testing.T) {
+	cases := map[string][]string{
+		"198.51.100.0/24":  {"100.51.198.in-addr.arpa."},
+		"10.0.0.0/8":       {"10.in-addr.arpa."},
+		"198.51.100.0/22":  {"100.51.198.in-addr.arpa.", "101.51.198.in-addr.arpa.", "102.51.198.in-addr.arpa.", "103.51.198.in-addr.arpa."},
+		"172.16.0.0/15":    {"16.172.in-addr.arpa.", "17.172.in-addr.arpa."},
+		"203.0.113.64/26":  {"64/26.113.0.203.in-addr.arpa."},
+		"203.0.113.128/25": {"128/25.113.0.203.in-addr.arpa."},
+		"2001:db8::/32":    {"8.b.d.0.1.0.0.2.ip6.arpa."},
+		"2001:db8:40::/46": {"0.4.0.0.8.b.d.0.1.0.0.2.ip6.arpa.", "1.4.0.0.8.b.d.0.1.0.0.2.ip6.arpa.", "2.4.0.0.8.b.d.0.1.0.0.2.ip6.arpa.", "3.4.0.0.8.b.d.0.1.0.0.2.ip6.arpa."},
+	}
+	for p, want := range cases {
+		got, err := reverseZones(netip.MustParsePrefix(p))
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("reverseZones(%s) = %q, %v; want %q", p, got, err, want)
+		}
+	}
+	for _, p := range []string{"0.0.0.0/0", "10.0.0.0/7", "::/2", "0.0.0.0/1"} {
+		if _, err := reverseZones(netip.MustParsePrefix(p)); err == nil {
+			t.Errorf("reverseZones(%s) accepted", p)
+		}
+	}
+}
+
+func TestWildcardsAtNibbles(t *testing.T) {
+	got := wildcards(netip.MustParsePrefix("2001:db8:0:4::/62"))
+	want := []string{
+		"*.4.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.",
+		"*.5.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.",
+		"*.6.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.",
+		"*.7.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("wildcards = %q", got)
+	}
+}
+
+func TestValidateReverseName(t *testing.T) {
+	for _, ok := range []string{"mail.example.net", "mx-1.Example.NET.", "a.b.c.d.example"} {
+		if err := ValidateReverseName(ok); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "localhost", "-a.example.net", "a_b.example.net", "a..example.net",
+		"1.2.0.192.in-addr.arpa", "x.ip6.arpa", "sp ace.example.net", strings.Repeat("a", 64) + ".net"} {
+		if err := ValidateReverseName(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestBuildProblems(t *testing.T) {
+	src := testSource()
+	src.Records = append(src.Records,
+		Record{Zone: "example.org", Name: "x", Type: "A", Data: "not-an-address"},
+		Record{Name: "www.example.com.", Type: "A", Data: "192.0.2.1"},
+		Record{Zone: "example.org", Name: "x", Type: "HINFO", Data: `"a" "b"`},
+	)
+	src.Allocations = append(src.Allocations,
+		Allocation{Login: "eve", Prefix: netip.MustParsePrefix("192.0.2.1/32")},
+		Allocation{Login: "eve", Prefix: netip.MustParsePrefix("198.51.100.9/32"), ReverseName: "bad_name.example"},
+	)
+	snap, err := Build(src, nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Problems) != 5 {
+		t.Fatalf("problems: %q", snap.Problems)
+	}
+	// The good records are all there.
+	if snap.Zone("example.org").nodes["front.example.org."] == nil {
+		t.Fatal("good record missing")
+	}
+	// Configuration errors fail the build.
+	bad := testSource()
+	bad.Zones[0].NS = nil
+	if _, err := Build(bad, nil, time.Now()); err == nil {
+		t.Fatal("zone without NS accepted")
+	}
+	bad = testSource()
+	bad.Zones[0].Transfer = []ACL{{Key: "nokey."}}
+	if _, err := Build(bad, nil, time.Now()); err == nil {
+		t.Fatal("unknown key accepted")
+	}
+}
+
+func TestSerialAndJournal(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	src := testSource()
+	s1, err := Build(src, nil, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z1 := s1.Zone("example.org")
+	if z1.Serial() != uint32(t0.Unix()) {
+		t.Fatalf("first serial %d, want unix time", z1.Serial())
+	}
+	// A rebuild without change keeps every serial.
+	s2, _ := Build(src, s1, t0.Add(time.Minute))
+	for _, o := range s1.Origins() {
+		if s2.Zone(o).Serial() != s1.Zone(o).Serial() {
+			t.Fatalf("%s: serial changed without a change", o)
+		}
+	}
+	// Two changes within the same second still increase the serial.
+	src.Records = append(src.Records, Record{Zone: "example.org", Name: "n1", Type: "A", Data: "192.0.2.1"})
+	s3, _ := Build(src, s2, t0)
+	src.Records[len(src.Records)-1].Data = "192.0.2.2"
+	s4, _ := Build(src, s3, t0)
+	z3, z4 := s3.Zone("example.org"), s4.Zone("example.org")
+	if z3.Serial() != z1.Serial()+1 || z4.Serial() != z1.Serial()+2 {
+		t.Fatalf("serials %d %d after %d", z3.Serial(), z4.Serial(), z1.Serial())
+	}
+	// Other zones did not change.
+	if s4.Zone("100.51.198.in-addr.arpa").Serial() != s1.Zone("100.51.198.in-addr.arpa").Serial() {
+		t.Fatal("untouched reverse zone changed serial")
+	}
+	// Time moving on wins over +1.
+	src.Records[len(src.Records)-1].TTL = 60
+	s5, _ := Build(src, s4, t0.Add(time.Hour))
+	if got := s5.Zone("example.org").Serial(); got != uint32(t0.Add(time.Hour).Unix()) {
+		t.Fatalf("serial %d after an hour", got)
+	}
+	j := s5.Zone("example.org").Journal()
+	if len(j) != 3 {
+		t.Fatalf("journal has %d deltas", len(j))
+	}
+	str := func(rrs []mdns.RR) string { return strings.Join(rrStrings(rrs), "|") }
+	if j[0].From != z1.Serial() || str(j[0].Deleted) != "" || str(j[0].Added) != "n1.example.org. 3600 IN A 192.0.2.1" {
+		t.Errorf("delta 0: %d→%d -%s +%s", j[0].From, j[0].To, str(j[0].Deleted), str(j[0].Added))
+	}
+	if str(j[1].Deleted) != "n1.example.org. 3600 IN A 192.0.2.1" || str(j[1].Added) != "n1.example.org. 3600 IN A 192.0.2.2" {
+		t.Errorf("delta 1: -%s +%s", str(j[1].Deleted), str(j[1].Added))
+	}
+	if str(j[2].Added) != "n1.example.org. 60 IN A 192.0.2.2" {
+		t.Errorf("delta 2: -%s +%s", str(j[2].Deleted), str(j[2].Added))
+	}
+	// MinSerial is a floor.
+	src.Zones[0].MinSerial = 2_000_000_000
+	s6, _ := Build(src, s5, t0.Add(time.Hour))
+	if got := s6.Zone("example.org").Serial(); got != 2_000_000_000 {
+		t.Fatalf("serial %d under MinSerial", got)
+	}
+}
+
+func TestExportParsesBack(t *testing.T) {
+	snap, err := Build(testSource(), nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range snap.Origins() {
+		z := snap.Zone(o)
+		zp := mdns.NewZoneParser(strings.NewReader(z.Text()), "", "")
+		n := 0
+		for _, ok := zp.Next(); ok; _, ok = zp.Next() {
+			n++
+		}
+		if err := zp.Err(); err != nil {
+			t.Fatalf("%s: %v\n%s", o, err, z.Text())
+		}
+		if n != len(z.Records()) {
+			t.Fatalf("%s: parsed %d records, want %d", o, n, len(z.Records()))
+		}
+	}
+}
+
+func TestTTLsOfAnRRsetAgree(t *testing.T) {
+	src := testSource()
+	src.Records = append(src.Records,
+		Record{Zone: "example.org", Name: "rr", Type: "A", TTL: 60, Data: "192.0.2.1"},
+		Record{Zone: "example.org", Name: "rr", Type: "A", TTL: 120, Data: "192.0.2.2"},
+		Record{Zone: "example.org", Name: "rr", Type: "A", TTL: 120, Data: "192.0.2.1"}, // duplicate
+	)
+	snap, _ := Build(src, nil, time.Now())
+	set := snap.Zone("example.org").nodes["rr.example.org."].sets[mdns.TypeA]
+	if len(set) != 2 || set[0].Header().Ttl != 60 || set[1].Header().Ttl != 60 {
+		t.Fatalf("rrset %v", set)
+	}
+}
