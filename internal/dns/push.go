@@ -3,6 +3,7 @@ package dns
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -106,8 +107,8 @@ func managed(t uint16) bool {
 
 // Diff lists the changes that turn the records a remote server has into the
 // ones maillon would serve: deletions first (a changed TTL is a deletion and
-// an addition), each group sorted like an export. SOA and DNSSEC records are
-// left out.
+// an addition), then additions, then deletions of apex NS records; each group
+// sorted like an export. SOA and DNSSEC records are left out.
 func Diff(want, have []mdns.RR) []Change {
 	key := func(rr mdns.RR) string {
 		c := mdns.Copy(rr)
@@ -147,7 +148,23 @@ func Diff(want, have []mdns.RR) []Change {
 	}
 	order(del)
 	order(add)
-	return append(del, add...)
+	// A dynamic update never deletes the last NS of the apex (RFC 2136
+	// section 3.4.2.4): replace the apex NS set by adding before deleting.
+	apex := ""
+	for _, rr := range append(slices.Clone(want), have...) {
+		if rr.Header().Rrtype == mdns.TypeSOA {
+			apex = strings.ToLower(rr.Header().Name)
+		}
+	}
+	var first, last []Change
+	for _, c := range del {
+		if c.RR.Header().Rrtype == mdns.TypeNS && strings.ToLower(c.RR.Header().Name) == apex {
+			last = append(last, c)
+		} else {
+			first = append(first, c)
+		}
+	}
+	return append(append(first, add...), last...)
 }
 
 // maxUpdateRRs bounds the records of one UPDATE message so that it fits in
