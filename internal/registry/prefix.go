@@ -159,3 +159,18 @@ type Allocation struct {
 	ReleasedAt     *time.Time   `json:"released_at,omitempty"`
 	ReusableAt     *time.Time   `json:"reusable_at,omitempty"`
 }
+
+// Recount derives Capacity (the blocks a pool can hand out) from its range
+// and block size.
+func (p *Prefix) Recount() error {
+	if p.Purpose == PurposeAggregate {
+		p.Capacity = 0
+		return nil
+	}
+	n, err := ipam.BlockCount(p.CIDR, p.BlockBits)
+	if err != nil {
+		return err
+	}
+	p.Capacity = n - uint64(p.reservedHead()+p.reservedTail())
+	return nil
+}

@@ -129,27 +129,33 @@ type entity[T, I any] struct {
 func create[T, I any](s *Service, ctx context.Context, actor Actor, e entity[T, I], in I) (T, error) {
 	var obj T
 	err := s.write(ctx, actor, func(c *change) error {
-		obj = *new(T)
-		if err := e.prepare(c, nil, &obj, in); err != nil {
-			return err
-		}
-		if err := e.insert(c.tx, ctx, &obj); err != nil {
-			return fmt.Errorf("create %s: %w", e.name, err)
-		}
-		if e.created != nil {
-			if err := e.created(c, &obj); err != nil {
-				return err
-			}
-		}
-		if e.reload {
-			var err error
-			if obj, err = e.get(c.tx, ctx, e.id(&obj)); err != nil {
-				return err
-			}
-		}
-		return c.record("create", e.name, e.id(&obj), nil, obj)
+		var err error
+		obj, err = createIn(c, e, in)
+		return err
 	})
 	return obj, err
+}
+
+func createIn[T, I any](c *change, e entity[T, I], in I) (T, error) {
+	obj := *new(T)
+	if err := e.prepare(c, nil, &obj, in); err != nil {
+		return obj, err
+	}
+	if err := e.insert(c.tx, c.ctx, &obj); err != nil {
+		return obj, fmt.Errorf("create %s: %w", e.name, err)
+	}
+	if e.created != nil {
+		if err := e.created(c, &obj); err != nil {
+			return obj, err
+		}
+	}
+	if e.reload {
+		var err error
+		if obj, err = e.get(c.tx, c.ctx, e.id(&obj)); err != nil {
+			return obj, err
+		}
+	}
+	return obj, c.record("create", e.name, e.id(&obj), nil, obj)
 }
 
 func update[T, I any](s *Service, ctx context.Context, actor Actor, e entity[T, I], id int64, in I) (T, error) {

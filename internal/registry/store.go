@@ -135,4 +135,3 @@ type Tx interface {
 
 	AppendAudit(ctx context.Context, e *AuditEntry) error
 }
-
