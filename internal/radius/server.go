@@ -1,0 +1,591 @@
+package radius
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config tunes the server. Zero values take the defaults noted.
+type Config struct {
+	AuthAddr string // for ListenAndServe; default ":1812"
+	AcctAddr string // for ListenAndServe; default ":1813"; "-" disables
+
+	Workers   int // request workers; default GOMAXPROCS
+	QueueSize int // requests waiting for a worker before shedding; default 4096
+
+	// RetransmitWindow is how long replies are kept for retransmissions
+	// (RFC 5080 §2.2.2); default 30s, longer than a NAS's retry span.
+	RetransmitWindow time.Duration
+	// ReplyCacheSize bounds the reply cache; default 262144 entries.
+	ReplyCacheSize int
+
+	InterimInterval uint32 // Acct-Interim-Interval; default 60
+	FramedMTU       uint32 // Framed-MTU; default 1500
+	// DayBoundary is when sessions end, as an offset from midnight UTC
+	// (Session-Timeout counts down to it); default 0: midnight UTC.
+	DayBoundary      time.Duration
+	NoSessionTimeout bool // leave Session-Timeout out
+
+	// MPPEPolicy (MS-MPPE-Encryption-Policy: 1 allowed, 2 required) and
+	// MPPETypes (MS-MPPE-Encryption-Types bits: 2 = 40-bit, 4 = 128-bit)
+	// go with MS-CHAP accepts; defaults 1 and 6, FreeRADIUS's defaults.
+	// Set to 0 to leave the attribute out.
+	MPPEPolicy uint32
+	MPPETypes  uint32
+
+	// Accounting receives accounting records; nil drops accounting.
+	Accounting AccountingStore
+	// SpoolDir holds the journal of records acknowledged while the store
+	// was failing; required with Accounting.
+	SpoolDir string
+	// MaxBatch bounds records per group commit; default 512.
+	MaxBatch int
+
+	Now        func() time.Time // default time.Now; tests inject a clock
+	Logger     *slog.Logger     // default slog.Default()
+	Registerer prometheus.Registerer
+}
+
+const (
+	defaultMPPEPolicy = 1
+	defaultMPPETypes  = 6
+)
+
+func (c *Config) setDefaults() {
+	if c.AuthAddr == "" {
+		c.AuthAddr = ":1812"
+	}
+	if c.AcctAddr == "" {
+		c.AcctAddr = ":1813"
+	}
+	if c.Workers <= 0 {
+		c.Workers = runtime.GOMAXPROCS(0)
+	}
+	if c.QueueSize <= 0 {
+		c.QueueSize = 4096
+	}
+	if c.RetransmitWindow <= 0 {
+		c.RetransmitWindow = 30 * time.Second
+	}
+	if c.ReplyCacheSize <= 0 {
+		c.ReplyCacheSize = 1 << 18
+	}
+	if c.InterimInterval == 0 {
+		c.InterimInterval = 60
+	}
+	if c.FramedMTU == 0 {
+		c.FramedMTU = 1500
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 512
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Server is the RADIUS server. Create it with New, give it a snapshot with
+// SetSnapshot (requests are dropped until then), and run Serve.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	snap    atomic.Pointer[Snapshot]
+	cache   *replyCache
+	metrics *metrics
+	bufs    sync.Pool
+
+	authQ chan job
+	acctQ chan job
+
+	maMu   sync.RWMutex
+	maSeen map[string]bool // NAS names that sent Message-Authenticator (policy auto)
+
+	acct *accounting
+}
+
+// New checks cfg and creates a server. Metrics go to cfg.Registerer (not
+// the global registry), when set.
+func New(cfg Config) (*Server, error) {
+	cfg.setDefaults()
+	if cfg.MPPEPolicy == 0 && cfg.MPPETypes == 0 {
+		cfg.MPPEPolicy, cfg.MPPETypes = defaultMPPEPolicy, defaultMPPETypes
+	}
+	if cfg.MPPEPolicy > 2 {
+		return nil, fmt.Errorf("radius: MPPE policy %d is not 1 (allowed) or 2 (required)", cfg.MPPEPolicy)
+	}
+	s := &Server{
+		cfg:    cfg,
+		log:    cfg.Logger,
+		cache:  newReplyCache(cfg.RetransmitWindow, cfg.ReplyCacheSize),
+		authQ:  make(chan job, cfg.QueueSize),
+		acctQ:  make(chan job, cfg.QueueSize),
+		maSeen: map[string]bool{},
+	}
+	s.bufs.New = func() any { return new([maxPacket]byte) }
+	m, err := newMetrics(cfg.Registerer,
+		func() float64 { return float64(len(s.authQ) + len(s.acctQ)) },
+		func() float64 { return float64(s.cache.len()) })
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
+	if cfg.Accounting != nil {
+		if cfg.SpoolDir == "" {
+			return nil, errors.New("radius: accounting needs a spool directory")
+		}
+		a, err := newAccounting(s, cfg.Accounting, cfg.SpoolDir)
+		if err != nil {
+			return nil, err
+		}
+		s.acct = a
+	}
+	return s, nil
+}
+
+// SetSnapshot swaps in the registry's current state; requests in flight
+// finish on the snapshot they started with.
+func (s *Server) SetSnapshot(snap *Snapshot) { s.snap.Store(snap) }
+
+// ListenAndServe listens on cfg.AuthAddr and cfg.AcctAddr and serves until
+// ctx ends.
+func (s *Server) ListenAndServe(ctx context.Context) error {
+	var lc net.ListenConfig
+	auth, err := lc.ListenPacket(ctx, "udp", s.cfg.AuthAddr)
+	if err != nil {
+		return fmt.Errorf("radius: listening for authentication on %s: %w", s.cfg.AuthAddr, err)
+	}
+	defer auth.Close()
+	var acct net.PacketConn
+	if s.cfg.AcctAddr != "-" {
+		acct, err = lc.ListenPacket(ctx, "udp", s.cfg.AcctAddr)
+		if err != nil {
+			return fmt.Errorf("radius: listening for accounting on %s: %w", s.cfg.AcctAddr, err)
+		}
+		defer acct.Close()
+	}
+	return s.Serve(ctx, auth, acct)
+}
+
+// Serve answers authentication on authConn and accounting on acctConn
+// (either may be nil) until ctx ends. It does not close the connections.
+func (s *Server) Serve(ctx context.Context, authConn, acctConn net.PacketConn) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	var errMu sync.Mutex
+	var firstErr error
+	fail := func(err error) {
+		errMu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		errMu.Unlock()
+		cancel()
+	}
+	var auth, acct *listener
+	if authConn != nil {
+		auth = newListener(authConn)
+	}
+	if acctConn != nil {
+		acct = newListener(acctConn)
+	}
+	var committerDone chan struct{}
+	if s.acct != nil {
+		committerDone = make(chan struct{})
+		go func() {
+			defer close(committerDone)
+			s.acct.run(ctx)
+		}()
+	}
+	var workers sync.WaitGroup
+	for i := 0; i < s.cfg.Workers; i++ {
+		w := s.newWorker(uint64(i))
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			w.run(ctx)
+		}()
+	}
+	for _, l := range []struct {
+		l *listener
+		q chan job
+	}{{auth, s.authQ}, {acct, s.acctQ}} {
+		if l.l == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.read(ctx, l.l, l.q); err != nil {
+				fail(err)
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(max(s.cfg.RetransmitWindow/4, time.Second))
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				s.cache.sweep(s.cfg.Now())
+			}
+		}
+	}()
+	<-ctx.Done()
+	// Unblock the readers; the caller owns and closes the connections.
+	for _, l := range []*listener{auth, acct} {
+		if l != nil {
+			l.pc.SetReadDeadline(time.Unix(1, 0))
+		}
+	}
+	wg.Wait()
+	workers.Wait()
+	if committerDone != nil {
+		<-committerDone
+	}
+	return firstErr
+}
+
+type listener struct {
+	pc  net.PacketConn
+	udp *net.UDPConn // fast path without net.Addr allocations
+}
+
+func newListener(pc net.PacketConn) *listener {
+	l := &listener{pc: pc}
+	l.udp, _ = pc.(*net.UDPConn)
+	return l
+}
+
+func (l *listener) readFrom(b []byte) (int, netip.AddrPort, error) {
+	if l.udp != nil {
+		return l.udp.ReadFromUDPAddrPort(b)
+	}
+	n, a, err := l.pc.ReadFrom(b)
+	if err != nil {
+		return n, netip.AddrPort{}, err
+	}
+	if ua, ok := a.(*net.UDPAddr); ok {
+		return n, ua.AddrPort(), nil
+	}
+	ap, perr := netip.ParseAddrPort(a.String())
+	if perr != nil {
+		return 0, netip.AddrPort{}, nil // not an address we can answer; ignored
+	}
+	return n, ap, nil
+}
+
+func (l *listener) writeTo(b []byte, dst netip.AddrPort) error {
+	if l.udp != nil {
+		_, err := l.udp.WriteToUDPAddrPort(b, dst)
+		return err
+	}
+	_, err := l.pc.WriteTo(b, net.UDPAddrFromAddrPort(dst))
+	return err
+}
+
+type job struct {
+	buf  *[maxPacket]byte
+	n    int
+	src  netip.AddrPort
+	l    *listener
+	recv time.Time
+}
+
+// read moves datagrams into the bounded queue; when it is full the packet
+// is shed and counted, and the NAS's retransmission gets another chance.
+func (s *Server) read(ctx context.Context, l *listener, q chan job) error {
+	var tempDelay time.Duration
+	for {
+		buf := s.bufs.Get().(*[maxPacket]byte)
+		n, src, err := l.readFrom(buf[:])
+		if err != nil {
+			s.bufs.Put(buf)
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("radius: reading from %s: %w", l.pc.LocalAddr(), err)
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				continue
+			}
+			// Transient (ICMP-induced errors and the like): back off a
+			// little instead of spinning.
+			tempDelay = min(max(2*tempDelay, 5*time.Millisecond), time.Second)
+			s.log.Warn("radius: read error", "addr", l.pc.LocalAddr().String(), "err", err)
+			time.Sleep(tempDelay)
+			continue
+		}
+		tempDelay = 0
+		if !src.IsValid() {
+			s.bufs.Put(buf)
+			continue
+		}
+		if !s.enqueue(q, job{buf: buf, n: n, src: src, l: l, recv: time.Now()}) {
+			s.bufs.Put(buf)
+		}
+	}
+}
+
+// enqueue hands a packet to the workers, or sheds it when the queue is full.
+func (s *Server) enqueue(q chan job, j job) bool {
+	select {
+	case q <- j:
+		return true
+	default:
+		s.metrics.drop(dropOverload)
+		return false
+	}
+}
+
+// worker holds the per-goroutine scratch state that keeps request handling
+// free of allocations.
+type worker struct {
+	s   *Server
+	c   *crypt
+	p   packet
+	enc encoder
+	pw  [128]byte
+	rng *rand.Rand
+}
+
+func (s *Server) newWorker(seed uint64) *worker {
+	return &worker{
+		s:   s,
+		c:   newCrypt(),
+		p:   packet{attrs: make([]attrRef, 0, 64)},
+		enc: encoder{b: make([]byte, 0, maxPacket)},
+		rng: rand.New(rand.NewPCG(seed, uint64(time.Now().UnixNano()))),
+	}
+}
+
+// run serves both queues, authentication first: an accounting storm must
+// not make subscribers wait for their login.
+func (w *worker) run(ctx context.Context) {
+	s := w.s
+	for {
+		var j job
+		select {
+		case j = <-s.authQ:
+		default:
+			select {
+			case j = <-s.authQ:
+			case j = <-s.acctQ:
+			case <-ctx.Done():
+				return
+			}
+		}
+		w.handle(&j)
+		s.bufs.Put(j.buf)
+	}
+}
+
+func (w *worker) handle(j *job) {
+	reply := w.process(j.buf[:j.n], j.src, j.l, j.recv)
+	if reply == nil {
+		return
+	}
+	if err := j.l.writeTo(reply, j.src); err != nil {
+		w.s.metrics.drop(dropWrite)
+		w.s.log.Warn("radius: sending reply", "dst", j.src.String(), "err", err)
+	}
+}
+
+// process handles one datagram and returns the reply to send now, if any.
+// Accounting replies are sent later by the committer, once durable.
+func (w *worker) process(raw []byte, src netip.AddrPort, l *listener, recv time.Time) []byte {
+	s := w.s
+	snap := s.snap.Load()
+	if snap == nil {
+		s.metrics.drop(dropNoSnapshot)
+		return nil
+	}
+	c := snap.client(src.Addr())
+	if c == nil {
+		s.metrics.drop(dropUnknownClient)
+		return nil
+	}
+	p := &w.p
+	if err := p.parse(raw); err != nil {
+		s.metrics.drop(dropMalformed)
+		return nil
+	}
+	switch p.code {
+	case CodeAccessRequest, CodeStatusServer:
+		return w.authRequest(snap, c, src, recv)
+	case CodeAccountingRequest:
+		if s.acct == nil {
+			s.metrics.drop(dropNoAccounting)
+			return nil
+		}
+		w.acctRequest(c, src, l, recv)
+		return nil
+	}
+	s.metrics.drop(dropBadCode)
+	return nil
+}
+
+func (w *worker) authRequest(snap *Snapshot, c *clientEntry, src netip.AddrPort, recv time.Time) []byte {
+	s, p := w.s, &w.p
+	now := s.cfg.Now()
+	key := cacheKey{src: src, id: p.id}
+	copy(key.auth[:], p.auth())
+	cached, st := s.cache.begin(key, now)
+	switch st {
+	case cacheHit:
+		s.metrics.request(p.code, c.Name, "retransmit")
+		return cached
+	case cacheInFlight:
+		s.metrics.drop(dropInFlight)
+		return nil
+	}
+	if reason := w.checkMessageAuthenticator(c, p); reason != "" {
+		if st == cacheMiss {
+			s.cache.abort(key)
+		}
+		s.metrics.drop(reason)
+		if s.log.Enabled(context.Background(), slog.LevelDebug) {
+			s.log.Debug("radius: dropped request", "nas", c.Name, "src", src.String(), "reason", reason)
+		}
+		return nil
+	}
+	var r authResult
+	if p.code == CodeStatusServer {
+		r = authResult{out: outStatus, method: methodNone}
+	} else {
+		r = w.access(snap, c, p)
+	}
+	reply := w.encodeAccess(c, p, &r, now)
+	if w.enc.overflow {
+		if st == cacheMiss {
+			s.cache.abort(key)
+		}
+		s.metrics.drop(dropEncode)
+		s.log.Error("radius: reply does not fit in a packet", "nas", c.Name)
+		return nil
+	}
+	if st == cacheMiss {
+		s.cache.complete(key, append([]byte(nil), reply...), now)
+	}
+	s.metrics.request(p.code, c.Name, r.out.label)
+	s.metrics.latency[p.code].Observe(time.Since(recv).Seconds())
+	w.logAccess(c, src, p, &r)
+	return reply
+}
+
+// checkMessageAuthenticator applies RFC 3579 §3.2 and the NAS's policy; it
+// returns a drop reason, or "" when the packet may be evaluated.
+func (w *worker) checkMessageAuthenticator(c *clientEntry, p *packet) string {
+	off := -1
+	for _, a := range p.attrs {
+		if a.typ == attrMessageAuthenticator {
+			if off >= 0 || a.n != 16 {
+				return dropBadMA
+			}
+			off = int(a.off)
+		}
+	}
+	if off >= 0 {
+		if !w.c.verifyMessageAuthenticator(p.raw, off, c.secret, false) {
+			return dropBadMA
+		}
+		if c.MessageAuthenticator == MAAuto && !w.s.maSent(c.Name) {
+			w.s.maMu.Lock()
+			w.s.maSeen[c.Name] = true
+			w.s.maMu.Unlock()
+			w.s.log.Info("radius: NAS sends Message-Authenticator, now required", "nas", c.Name)
+		}
+		return ""
+	}
+	required := c.MessageAuthenticator == MARequire ||
+		(c.MessageAuthenticator == MAAuto && w.s.maSent(c.Name)) ||
+		p.code == CodeStatusServer || // RFC 5997 §3
+		p.has(attrEAPMessage) // RFC 3579 §3.2
+	if required {
+		return dropMissingMA
+	}
+	return ""
+}
+
+func (s *Server) maSent(nas string) bool {
+	s.maMu.RLock()
+	defer s.maMu.RUnlock()
+	return s.maSeen[nas]
+}
+
+// logAccess logs every reject at Info and accepts at Debug, with no
+// password, secret or hash: only names, the outcome and why.
+func (w *worker) logAccess(c *clientEntry, src netip.AddrPort, p *packet, r *authResult) {
+	log := w.s.log
+	level := slog.LevelDebug
+	if !r.out.accepted() {
+		level = slog.LevelInfo
+	}
+	ctx := context.Background()
+	if !log.Enabled(ctx, level) {
+		return
+	}
+	name, _ := p.get(attrUserName)
+	attrs := []slog.Attr{
+		slog.String("nas", c.Name),
+		slog.String("src", src.String()),
+		slog.String("user", printable(name)),
+		slog.String("method", r.method),
+		slog.String("result", r.out.label),
+	}
+	if r.member != "" {
+		attrs = append(attrs, slog.String("member", r.member))
+	}
+	if r.vlan != "" {
+		attrs = append(attrs, slog.String("vlan", r.vlan))
+	}
+	if !r.out.accepted() {
+		attrs = append(attrs, slog.String("reason", r.out.msg))
+		if r.out == outExpired && r.sub != nil && r.sub.MembershipReason != "" {
+			attrs = append(attrs, slog.String("membership", r.sub.MembershipReason))
+		}
+	}
+	msg := "radius: access accept"
+	if !r.out.accepted() {
+		msg = "radius: access reject"
+	}
+	log.LogAttrs(ctx, level, msg, attrs...)
+}
+
+// printable keeps a received name from injecting control characters into
+// the logs.
+func printable(b []byte) string {
+	for _, c := range b {
+		if c < 0x20 || c == 0x7f {
+			out := make([]byte, 0, len(b))
+			for _, c := range b {
+				if c < 0x20 || c == 0x7f {
+					c = '?'
+				}
+				out = append(out, c)
+			}
+			return string(out)
+		}
+	}
+	return string(b)
+}
