@@ -1,0 +1,222 @@
+// Package config reads maillon's configuration: a YAML file, then MAILLON_*
+// environment variables on top, then Validate. There are no globals: the
+// daemon passes the Config it loaded to what it starts.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"maillon/internal/secret"
+)
+
+// Config is maillon's whole configuration.
+type Config struct {
+	// Database is a SQLite file path or a postgres:// URL.
+	Database  string `yaml:"database"`
+	SecretKey string `yaml:"secret_key"`
+	Listen    Listen `yaml:"listen"`
+	IPAM      IPAM   `yaml:"ipam"`
+	Log       Log    `yaml:"log"`
+}
+
+// Listen says where the daemon listens.
+type Listen struct {
+	// HTTP serves the API, /healthz and /metrics; empty disables it.
+	HTTP string `yaml:"http"`
+	// Socket is the local admin socket the CLI uses without a token.
+	Socket string `yaml:"socket"`
+}
+
+// IPAM tunes address allocation.
+type IPAM struct {
+	Quarantine    Duration `yaml:"quarantine"`
+	DelegatedBits int      `yaml:"delegated_prefix_length"`
+}
+
+// Log tunes logging.
+type Log struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// Duration reads "720h", "30d" or "90m" in YAML.
+type Duration struct{ time.Duration }
+
+// ParseDuration accepts Go durations and a "d" suffix for days.
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a duration (e.g. 30d, 12h, 90m)", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration (e.g. 30d, 12h, 90m)", s)
+	}
+	return v, nil
+}
+
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseDuration(n.Value)
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// Default is the configuration used where the file says nothing.
+func Default() *Config {
+	return &Config{
+		Database: "/var/lib/maillon/maillon.db",
+		Listen:   Listen{HTTP: "127.0.0.1:8080"},
+		IPAM:     IPAM{Quarantine: Duration{30 * 24 * time.Hour}, DelegatedBits: 56},
+		Log:      Log{Level: "info", Format: "text"},
+	}
+}
+
+// Load reads path (if not empty) over the defaults, applies the environment
+// and validates the result.
+func Load(path string) (*Config, error) {
+	c := Default()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		if err := c.parse(b); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := c.applyEnv(os.LookupEnv); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return c, nil
+}
+
+func (c *Config) parse(b []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true) // a misspelt key is an error, not a silent default
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+// applyEnv lets MAILLON_* variables override the file, which is how
+// containers and systemd credentials pass secrets.
+func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
+	str := map[string]*string{
+		"MAILLON_DATABASE":      &c.Database,
+		"MAILLON_SECRET_KEY":    &c.SecretKey,
+		"MAILLON_LISTEN_HTTP":   &c.Listen.HTTP,
+		"MAILLON_LISTEN_SOCKET": &c.Listen.Socket,
+		"MAILLON_LOG_LEVEL":     &c.Log.Level,
+		"MAILLON_LOG_FORMAT":    &c.Log.Format,
+	}
+	for k, p := range str {
+		if v, ok := lookup(k); ok {
+			*p = v
+		}
+	}
+	if v, ok := lookup("MAILLON_IPAM_QUARANTINE"); ok {
+		d, err := ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("MAILLON_IPAM_QUARANTINE: %w", err)
+		}
+		c.IPAM.Quarantine.Duration = d
+	}
+	if v, ok := lookup("MAILLON_IPAM_DELEGATED_PREFIX_LENGTH"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("MAILLON_IPAM_DELEGATED_PREFIX_LENGTH: %q is not a number", v)
+		}
+		c.IPAM.DelegatedBits = n
+	}
+	return nil
+}
+
+// Validate checks the configuration and says what is wrong, one problem at
+// a time, naming the key.
+func (c *Config) Validate() error {
+	if strings.TrimSpace(c.Database) == "" {
+		return errors.New("database: is required (a SQLite path or a postgres:// URL)")
+	}
+	if _, err := secret.ParseKey(c.SecretKey); err != nil {
+		return fmt.Errorf("secret_key: %w", err)
+	}
+	if c.Listen.HTTP != "" {
+		if _, _, err := net.SplitHostPort(c.Listen.HTTP); err != nil {
+			return fmt.Errorf("listen.http: %q is not host:port", c.Listen.HTTP)
+		}
+	}
+	if c.IPAM.Quarantine.Duration < 0 {
+		return errors.New("ipam.quarantine: cannot be negative")
+	}
+	if b := c.IPAM.DelegatedBits; b < 48 || b > 64 {
+		return fmt.Errorf("ipam.delegated_prefix_length: /%d is outside /48../64", b)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level: %q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return fmt.Errorf("log.format: %q is not one of text, json", c.Log.Format)
+	}
+	return nil
+}
+
+// Template is the commented configuration `maillon init` writes.
+func Template(database, secretKey, socket string) string {
+	return fmt.Sprintf(`# maillon configuration. Every key can also be set from the environment:
+# MAILLON_DATABASE, MAILLON_SECRET_KEY, MAILLON_LISTEN_HTTP, ...
+
+# A SQLite file (the default, fine up to tens of thousands of subscribers)
+# or a PostgreSQL URL for several maillon instances on one database, e.g.
+# postgres://maillon@db.example.org:6432/maillon?sslmode=verify-full
+database: %q
+
+# Seals subscriber passwords and RADIUS secrets in the database. Keep it
+# secret and backed up apart from the database: without it, those cannot be
+# read back. 32 random bytes, base64 (openssl rand -base64 32).
+secret_key: %q
+
+listen:
+  # JSON API (/api/v1/), /healthz and /metrics; put TLS in front of it.
+  http: "127.0.0.1:8080"
+  # Local admin socket for the maillon CLI (no token needed; local users
+  # with access to the socket are admins).
+  socket: %q
+
+ipam:
+  # How long a released address waits before it is handed out again.
+  quarantine: 30d
+  # Default size of delegated IPv6 prefixes in new pools (48 to 64).
+  delegated_prefix_length: 56
+
+log:
+  level: info   # debug, info, warn, error
+  format: text  # text or json
+`, database, secretKey, socket)
+}
