@@ -494,7 +494,7 @@ func vsa(t testing.TB, p *radius.Packet, vendor uint32, typ byte) []byte {
 			continue
 		}
 		if binary.BigEndian.Uint32(a.Attribute) == vendor && a.Attribute[4] == typ {
-			return a.Attribute[6:a.Attribute[5]+4]
+			return a.Attribute[6 : a.Attribute[5]+4]
 		}
 	}
 	t.Fatalf("no vendor %d attribute %d in reply", vendor, typ)
