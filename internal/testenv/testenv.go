@@ -153,7 +153,7 @@ var PeerPackages = map[string]string{
 	"knsupdate":  "knot-dnsutils",
 	"knotd":      "knot",
 	"knotc":      "knot",
-	"kzonecheck": "knot",
+	"kzonecheck": "knot-dnssecutils",
 	"keymgr":     "knot",
 	"dnsperf":    "dnsperf",
 	"sshd":       "openssh-server",
