@@ -1,0 +1,198 @@
+// Package app wires maillon's parts into one daemon: it opens the store,
+// builds the registry on it and starts the listeners, each subsystem under
+// one errgroup so that the first to fail stops the others.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"maillon/internal/config"
+	"maillon/internal/csvimport"
+	"maillon/internal/registry"
+	"maillon/internal/secret"
+	"maillon/internal/store"
+	"maillon/internal/web"
+)
+
+// Version is set at build time.
+var Version = "dev"
+
+// App is a running maillon.
+type App struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	store    *store.Store
+	reg      *registry.Service
+	metrics  *prometheus.Registry
+	web      *web.Server
+	httpLn   net.Listener
+	socketLn net.Listener
+}
+
+// New opens the database (migrating it) and binds the listeners, so that
+// addresses are known (and port conflicts reported) before Run.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	key, err := secret.ParseKey(cfg.SecretKey)
+	if err != nil {
+		return nil, fmt.Errorf("secret_key: %w", err)
+	}
+	box, err := secret.New(key)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, store: st, metrics: prometheus.NewRegistry()}
+	a.reg = registry.New(st, box, registry.Options{Quarantine: cfg.IPAM.Quarantine.Duration, DelegatedBits: cfg.IPAM.DelegatedBits})
+	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.web = web.New(web.Options{
+		Registry: a.reg,
+		Importer: a.importCSV,
+		Health:   st.Ping,
+		Metrics:  a.metrics,
+		Logger:   log,
+		Version:  Version,
+	})
+	if err := a.listen(); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) listen() error {
+	if a.cfg.Listen.HTTP != "" {
+		ln, err := net.Listen("tcp", a.cfg.Listen.HTTP)
+		if err != nil {
+			return fmt.Errorf("listen.http: %w", err)
+		}
+		a.httpLn = ln
+	}
+	if path := a.cfg.Listen.Socket; path != "" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return fmt.Errorf("listen.socket: %w", err)
+		}
+		// A socket file left by a killed daemon would make Listen fail;
+		// a live daemon answers a dial, a stale file does not.
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			c.Close()
+			return fmt.Errorf("listen.socket: another maillon is already listening on %s", path)
+		}
+		os.Remove(path)
+		ln, err := net.Listen("unix", path)
+		if err != nil {
+			return fmt.Errorf("listen.socket: %w", err)
+		}
+		if err := os.Chmod(path, 0o600); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen.socket: %w", err)
+		}
+		a.socketLn = ln
+	}
+	return nil
+}
+
+// Registry is the running registry service.
+func (a *App) Registry() *registry.Service { return a.reg }
+
+// Store is the open store.
+func (a *App) Store() *store.Store { return a.store }
+
+// HTTPAddr is the bound HTTP address, empty when HTTP is off.
+func (a *App) HTTPAddr() string {
+	if a.httpLn == nil {
+		return ""
+	}
+	return a.httpLn.Addr().String()
+}
+
+// SocketPath is the admin socket path, empty when off.
+func (a *App) SocketPath() string { return a.cfg.Listen.Socket }
+
+// Run serves until ctx is cancelled or a subsystem fails.
+func (a *App) Run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	if a.httpLn != nil {
+		srv := &http.Server{Handler: a.web, ReadHeaderTimeout: 10 * time.Second}
+		serveHTTP(ctx, g, srv, a.httpLn)
+		a.log.Info("HTTP API listening", "addr", a.HTTPAddr())
+	}
+	if a.socketLn != nil {
+		srv := &http.Server{Handler: a.web, ConnContext: web.LocalConnContext, ReadHeaderTimeout: 10 * time.Second}
+		serveHTTP(ctx, g, srv, a.socketLn)
+		a.log.Info("admin socket listening", "path", a.cfg.Listen.Socket)
+	}
+	g.Go(func() error {
+		<-ctx.Done()
+		return nil
+	})
+	err := g.Wait()
+	if a.socketLn != nil {
+		os.Remove(a.cfg.Listen.Socket)
+	}
+	return err
+}
+
+func serveHTTP(ctx context.Context, g *errgroup.Group, srv *http.Server, ln net.Listener) {
+	g.Go(func() error {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve %s: %w", ln.Addr(), err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-ctx.Done()
+		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(shut)
+	})
+}
+
+// Close releases the store and listeners (Run closes the listeners itself).
+func (a *App) Close() error {
+	if a.httpLn != nil {
+		a.httpLn.Close()
+	}
+	if a.socketLn != nil {
+		a.socketLn.Close()
+	}
+	return a.store.Close()
+}
+
+// importCSV runs the CSV importer for the web layer, which knows it only
+// through its narrow Importer type.
+func (a *App) importCSV(ctx context.Context, kind string, actor registry.Actor, r io.Reader, progress func(done, total int)) (int, error) {
+	run := csvimport.Members
+	if kind == "subscriptions" {
+		run = csvimport.Subscriptions
+	}
+	n, err := run(ctx, a.reg, actor, r, progress)
+	var le *csvimport.LineError
+	if errors.As(err, &le) {
+		return n, lineError{le}
+	}
+	return n, err
+}
+
+// lineError tells the web layer which line of the file failed.
+type lineError struct{ *csvimport.LineError }
+
+func (e lineError) LineNumber() int { return e.Line }

@@ -1,0 +1,107 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/user"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"maillon/internal/registry"
+)
+
+type ctxKey int
+
+const (
+	peerKey ctxKey = iota
+	callerKey
+)
+
+// peer is the local user at the other end of the admin socket.
+type peer struct {
+	uid  uint32
+	name string
+}
+
+// LocalConnContext records the credentials of a unix-socket peer
+// (SO_PEERCRED), so requests on the admin socket are attributed to the
+// local user who made them without any token.
+func LocalConnContext(ctx context.Context, c net.Conn) context.Context {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return ctx
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return ctx
+	}
+	var cred *unix.Ucred
+	raw.Control(func(fd uintptr) {
+		cred, err = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	})
+	if err != nil || cred == nil {
+		return ctx
+	}
+	name := strconv.Itoa(int(cred.Uid))
+	if u, err := user.LookupId(name); err == nil {
+		name = u.Username
+	}
+	return context.WithValue(ctx, peerKey, peer{uid: cred.Uid, name: name})
+}
+
+// caller is who a request acts as.
+type caller struct {
+	actor registry.Actor
+	admin *registry.Admin // nil for a local socket user
+}
+
+func (c caller) canWrite() bool { return c.admin == nil || c.admin.CanWrite() }
+func (c caller) isAdmin() bool  { return c.admin == nil || c.admin.Has(registry.RoleAdmin) }
+
+func actorName(ctx context.Context) string {
+	if c, ok := ctx.Value(callerKey).(caller); ok {
+		return c.actor.Name
+	}
+	return ""
+}
+
+func callerOf(r *http.Request) caller { return r.Context().Value(callerKey).(caller) }
+
+// authenticate admits local socket users (root or the daemon's own user)
+// and HTTP clients with a valid bearer token.
+func (s *Server) authenticate(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var c caller
+		if p, ok := r.Context().Value(peerKey).(peer); ok {
+			if p.uid != 0 && int(p.uid) != os.Getuid() {
+				s.fail(w, r, fmt.Errorf("local user %s may not use the admin socket: %w", p.name, errForbidden))
+				return
+			}
+			c = caller{actor: registry.Actor{Name: "local:" + p.name}}
+		} else {
+			token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || token == "" {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="maillon"`)
+				s.fail(w, r, registry.ErrUnauthenticated)
+				return
+			}
+			admin, err := s.opt.Registry.Authenticate(r.Context(), strings.TrimSpace(token))
+			if err != nil {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="maillon"`)
+				s.fail(w, r, err)
+				return
+			}
+			c = caller{actor: registry.Actor{Name: "admin:" + admin.Name}, admin: &admin}
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && !c.canWrite() {
+			s.fail(w, r, fmt.Errorf("%s is read-only: %w", c.actor.Name, errForbidden))
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), callerKey, c)))
+	}
+}

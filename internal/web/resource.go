@@ -1,0 +1,159 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strconv"
+
+	"maillon/internal/registry"
+)
+
+// resource describes one registry collection so that its five routes and
+// their OpenAPI entries are written once.
+type resource[T, I any] struct {
+	path      string // collection path segment, e.g. "members"
+	name      string // singular, for messages and docs
+	refHelp   string // what {ref} accepts
+	list      func(ctx context.Context, r registry.Reader, q url.Values, opt registry.ListOptions) ([]T, error)
+	find      func(ctx context.Context, ref string) (T, error)
+	id        func(*T) int64
+	create    func(context.Context, registry.Actor, I) (T, error)
+	update    func(context.Context, registry.Actor, int64, I) (T, error)
+	delete    func(context.Context, registry.Actor, int64) error
+	adminOnly bool // writes need the admin role, not only technical-officer
+	queries   []string
+}
+
+type listResponse[T any] struct {
+	Items []T `json:"items"`
+}
+
+func register[T, I any](s *Server, res resource[T, I]) {
+	base := "/api/v1/" + res.path
+	item := base + "/{ref}"
+	var t T
+	var in I
+	typ, inTyp := reflect.TypeOf(t), reflect.TypeOf(in)
+
+	s.handle("GET "+base, "List "+res.path, nil, reflect.TypeOf(listResponse[T]{}), append([]string{"search", "state", "limit", "offset"}, res.queries...),
+		func(w http.ResponseWriter, r *http.Request) {
+			opt, err := listOptions(r.URL.Query())
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			var items []T
+			err = s.opt.Registry.Read(r.Context(), func(rd registry.Reader) error {
+				var err error
+				items, err = res.list(r.Context(), rd, r.URL.Query(), opt)
+				return err
+			})
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			if items == nil {
+				items = []T{}
+			}
+			writeJSON(w, http.StatusOK, listResponse[T]{Items: items})
+		})
+	s.handle("POST "+base, "Create a "+res.name, inTyp, typ, nil, func(w http.ResponseWriter, r *http.Request) {
+		if res.adminOnly && !callerOf(r).isAdmin() {
+			s.fail(w, r, fmt.Errorf("only admins may change %s: %w", res.path, errForbidden))
+			return
+		}
+		var in I
+		if err := decode(r, &in); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		obj, err := res.create(r.Context(), callerOf(r).actor, in)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		w.Header().Set("Location", base+"/"+strconv.FormatInt(res.id(&obj), 10))
+		writeJSON(w, http.StatusCreated, obj)
+	})
+	s.handle("GET "+item, "Show a "+res.name+" ("+res.refHelp+")", nil, typ, nil, func(w http.ResponseWriter, r *http.Request) {
+		obj, err := res.find(r.Context(), r.PathValue("ref"))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, obj)
+	})
+	s.handle("PATCH "+item, "Edit a "+res.name+"; absent fields are left as they are", inTyp, typ, nil, func(w http.ResponseWriter, r *http.Request) {
+		if res.adminOnly && !callerOf(r).isAdmin() {
+			s.fail(w, r, fmt.Errorf("only admins may change %s: %w", res.path, errForbidden))
+			return
+		}
+		obj, err := res.find(r.Context(), r.PathValue("ref"))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		var in I
+		if err := decode(r, &in); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		obj, err = res.update(r.Context(), callerOf(r).actor, res.id(&obj), in)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, obj)
+	})
+	s.handle("DELETE "+item, "Delete a "+res.name, nil, nil, nil, func(w http.ResponseWriter, r *http.Request) {
+		if res.adminOnly && !callerOf(r).isAdmin() {
+			s.fail(w, r, fmt.Errorf("only admins may change %s: %w", res.path, errForbidden))
+			return
+		}
+		obj, err := res.find(r.Context(), r.PathValue("ref"))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if err := res.delete(r.Context(), callerOf(r).actor, res.id(&obj)); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// handle registers an authenticated API route and documents it.
+func (s *Server) handle(pattern, summary string, body, resp reflect.Type, queries []string, h http.HandlerFunc) {
+	s.mux.HandleFunc(pattern, s.authenticate(h))
+	s.api.add(pattern, summary, body, resp, queries)
+}
+
+func listOptions(q url.Values) (registry.ListOptions, error) {
+	opt := registry.ListOptions{Search: q.Get("search"), State: q.Get("state")}
+	for name, dst := range map[string]*int{"limit": &opt.Limit, "offset": &opt.Offset} {
+		if v := q.Get(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return opt, fmt.Errorf("%s=%q is not a non-negative number: %w", name, v, errBadRequest)
+			}
+			*dst = n
+		}
+	}
+	return opt, nil
+}
+
+func queryID(q url.Values, name string) (int64, error) {
+	v := q.Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q is not an id: %w", name, v, errBadRequest)
+	}
+	return n, nil
+}

@@ -1,0 +1,149 @@
+// Package web serves maillon over HTTP: the JSON API under /api/v1/, its
+// OpenAPI description, /healthz and /metrics. One handler per file; the
+// registry is reached through the narrow Registry interface below.
+package web
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"maillon/internal/registry"
+)
+
+// Registry is what the web layer needs from the registry service.
+type Registry interface {
+	Read(ctx context.Context, fn func(registry.Reader) error) error
+	FindMember(ctx context.Context, ref string) (registry.Member, error)
+	FindSubscription(ctx context.Context, ref string) (registry.Subscription, error)
+	Authenticate(ctx context.Context, token string) (registry.Admin, error)
+	Audit(ctx context.Context, f registry.AuditFilter) ([]registry.AuditEntry, error)
+	Now() time.Time
+
+	CreateMember(context.Context, registry.Actor, registry.MemberInput) (registry.Member, error)
+	UpdateMember(context.Context, registry.Actor, int64, registry.MemberInput) (registry.Member, error)
+	DeleteMember(context.Context, registry.Actor, int64) error
+	CreateSubscription(context.Context, registry.Actor, registry.SubscriptionInput) (registry.Subscription, error)
+	UpdateSubscription(context.Context, registry.Actor, int64, registry.SubscriptionInput) (registry.Subscription, error)
+	DeleteSubscription(context.Context, registry.Actor, int64) error
+	CreatePrefix(context.Context, registry.Actor, registry.PrefixInput) (registry.Prefix, error)
+	UpdatePrefix(context.Context, registry.Actor, int64, registry.PrefixInput) (registry.Prefix, error)
+	DeletePrefix(context.Context, registry.Actor, int64) error
+	CreateNAS(context.Context, registry.Actor, registry.NASInput) (registry.NAS, error)
+	UpdateNAS(context.Context, registry.Actor, int64, registry.NASInput) (registry.NAS, error)
+	DeleteNAS(context.Context, registry.Actor, int64) error
+	CreateSite(context.Context, registry.Actor, registry.SiteInput) (registry.Site, error)
+	UpdateSite(context.Context, registry.Actor, int64, registry.SiteInput) (registry.Site, error)
+	DeleteSite(context.Context, registry.Actor, int64) error
+	CreateHost(context.Context, registry.Actor, registry.HostInput) (registry.Host, error)
+	UpdateHost(context.Context, registry.Actor, int64, registry.HostInput) (registry.Host, error)
+	DeleteHost(context.Context, registry.Actor, int64) error
+	CreatePort(context.Context, registry.Actor, registry.PortInput) (registry.Port, error)
+	UpdatePort(context.Context, registry.Actor, int64, registry.PortInput) (registry.Port, error)
+	DeletePort(context.Context, registry.Actor, int64) error
+	CreateCPE(context.Context, registry.Actor, registry.CPEInput) (registry.CPE, error)
+	UpdateCPE(context.Context, registry.Actor, int64, registry.CPEInput) (registry.CPE, error)
+	DeleteCPE(context.Context, registry.Actor, int64) error
+	CreateAdmin(context.Context, registry.Actor, registry.AdminInput) (registry.Admin, error)
+	UpdateAdmin(context.Context, registry.Actor, int64, registry.AdminInput) (registry.Admin, error)
+	DeleteAdmin(context.Context, registry.Actor, int64) error
+	CreateToken(ctx context.Context, a registry.Actor, adminID int64, name string, ttl time.Duration) (string, registry.Token, error)
+	RevokeToken(ctx context.Context, a registry.Actor, id int64) error
+}
+
+// Importer loads a CSV file of the given kind ("members",
+// "subscriptions") all or nothing, reporting progress.
+type Importer func(ctx context.Context, kind string, actor registry.Actor, r io.Reader, progress func(done, total int)) (int, error)
+
+// Options wires a Server.
+type Options struct {
+	Registry Registry
+	Importer Importer
+	// Health reports whether the daemon can serve (database reachable).
+	Health  func(ctx context.Context) error
+	Metrics *prometheus.Registry
+	Logger  *slog.Logger
+	Version string
+}
+
+// Server is the HTTP front of the daemon.
+type Server struct {
+	opt     Options
+	mux     *http.ServeMux
+	api     *apiDoc
+	reqs    *prometheus.CounterVec
+	latency *prometheus.HistogramVec
+}
+
+// New builds the handler tree.
+func New(opt Options) *Server {
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.Metrics == nil {
+		opt.Metrics = prometheus.NewRegistry()
+	}
+	s := &Server{opt: opt, mux: http.NewServeMux(), api: newAPIDoc(opt.Version)}
+	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "maillon_http_requests_total", Help: "HTTP requests by route, method and status code.",
+	}, []string{"route", "method", "code"})
+	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "maillon_http_request_duration_seconds", Help: "HTTP request latency by route.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5},
+	}, []string{"route"})
+	opt.Metrics.MustRegister(s.reqs, s.latency)
+
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(opt.Metrics, promhttp.HandlerOpts{}))
+	s.mux.HandleFunc("GET /api/v1/openapi.json", s.openAPI)
+	s.routes()
+	return s
+}
+
+// ServeHTTP logs, measures and dispatches a request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	s.mux.ServeHTTP(rec, r)
+	route := r.Pattern
+	if route == "" {
+		route = "unmatched"
+	}
+	s.reqs.WithLabelValues(route, r.Method, http.StatusText(rec.status)).Inc()
+	s.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	s.opt.Logger.Debug("http", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+		"duration", time.Since(start), "actor", actorName(r.Context()))
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Flush lets the import stream its progress through the recorder.
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	if s.opt.Health != nil {
+		if err := s.opt.Health(r.Context()); err != nil {
+			s.opt.Logger.Warn("health check failed", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "database unreachable"})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
