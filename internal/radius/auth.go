@@ -34,6 +34,13 @@ var (
 	outMemberSusp    = outcome{"member_suspended", "member suspended"}
 	outNoMAC         = outcome{"no_mac", "no MAC address in request"}
 	outStatus        = outcome{"status", ""}
+
+	// Accepted into the operator's VLAN for a case the registry could not
+	// settle (a captive portal, say): the label keeps the case visible.
+	outUnknownMACVLAN  = outcome{"unknown_mac_vlan", ""}
+	outUnknownPortVLAN = outcome{"unknown_port_vlan", ""}
+	outNonMemberVLAN   = outcome{"non_member_vlan", ""}
+	outMemberSuspVLAN  = outcome{"member_suspended_vlan", ""}
 )
 
 // Authentication methods, as logged.
@@ -65,7 +72,6 @@ type authResult struct {
 	admin  *adminEntry
 	vlan   string
 	member string
-	ms     msState
 }
 
 // access evaluates an Access-Request. Credentials are checked before the
@@ -73,6 +79,7 @@ type authResult struct {
 // is suspended.
 func (w *worker) access(snap *Snapshot, c *clientEntry, p *packet) authResult {
 	var r authResult
+	w.ms = msState{}
 	r.method = methodNone
 	if p.has(attrEAPMessage) {
 		r.out = outEAP
@@ -98,7 +105,7 @@ func (w *worker) access(snap *Snapshot, c *clientEntry, p *packet) authResult {
 	r.sub = sub
 	r.member = sub.Member
 	var good, present bool
-	r.method, good, present = w.checkCredentials(p, c, sub.cred, name, &r.ms)
+	r.method, good, present = w.checkCredentials(p, c, sub.cred, name)
 	switch {
 	case !present:
 		r.out = outNoCredentials
@@ -118,8 +125,10 @@ func (w *worker) access(snap *Snapshot, c *clientEntry, p *packet) authResult {
 	return r
 }
 
-// checkCredentials verifies whichever method the request carries.
-func (w *worker) checkCredentials(p *packet, c *clientEntry, cred *credential, name []byte, ms *msState) (method string, good, present bool) {
+// checkCredentials verifies whichever method the request carries; what
+// MS-CHAP learns for the reply is left in w.ms.
+func (w *worker) checkCredentials(p *packet, c *clientEntry, cred *credential, name []byte) (method string, good, present bool) {
+	ms := &w.ms
 	if v, ok := p.get(attrUserPassword); ok {
 		pw, ok := w.c.decryptUserPassword(w.pw[:0], v, c.secret, p.auth())
 		return methodPAP, ok && equal(pw, cred.pw), true
@@ -187,7 +196,7 @@ func (w *worker) adminLogin(snap *Snapshot, c *clientEntry, p *packet, name []by
 	}
 	r.admin = a
 	var good, present bool
-	r.method, good, present = w.checkCredentials(p, c, a.cred, name, &r.ms)
+	r.method, good, present = w.checkCredentials(p, c, a.cred, name)
 	switch {
 	case !present:
 		r.out = outNoCredentials
@@ -222,7 +231,7 @@ func (w *worker) macAuth(snap *Snapshot, c *clientEntry, p *packet, name []byte)
 		}
 		switch {
 		case port == nil:
-			return w.decide(r, snap.policy.UnknownPort, outUnknownPort)
+			return decide(r, snap.policy.UnknownPort, outUnknownPort, outUnknownPortVLAN)
 		case port.Mode == PortClosed:
 			r.out = outPortClosed
 			return r
@@ -237,7 +246,7 @@ func (w *worker) macAuth(snap *Snapshot, c *clientEntry, p *packet, name []byte)
 		}
 		m := snap.macs[mac]
 		if m == nil {
-			return w.decide(r, snap.policy.UnknownMAC, outUnknownMAC)
+			return decide(r, snap.policy.UnknownMAC, outUnknownMAC, outUnknownMACVLAN)
 		}
 		acc = &m.Access
 	}
@@ -248,20 +257,18 @@ func (w *worker) macAuth(snap *Snapshot, c *clientEntry, p *packet, name []byte)
 		r.vlan = acc.VLAN
 		return r
 	case AccessSuspended:
-		return w.decide(r, snap.policy.Suspended, outMemberSusp)
+		return decide(r, snap.policy.Suspended, outMemberSusp, outMemberSuspVLAN)
 	default:
-		return w.decide(r, snap.policy.NonMember, outNonMember)
+		return decide(r, snap.policy.NonMember, outNonMember, outNonMemberVLAN)
 	}
 }
 
-func (w *worker) decide(r authResult, d Decision, why outcome) authResult {
+func decide(r authResult, d Decision, reject, accept outcome) authResult {
 	if d.Reject {
-		r.out = why
+		r.out = reject
 		return r
 	}
-	// Accepted into the operator's VLAN for this case (a captive portal,
-	// say): the label keeps the case visible in metrics.
-	r.out = outcome{label: why.label + "_vlan"}
+	r.out = accept
 	r.vlan = d.VLAN
 	return r
 }
@@ -292,7 +299,7 @@ func (w *worker) encodeAccess(c *clientEntry, p *packet, r *authResult, now time
 	ma := e.addMessageAuthenticator()
 	if code == CodeAccessReject {
 		e.addString(attrReplyMessage, r.out.msg)
-		w.addMSCHAPError(e, &r.ms)
+		w.addMSCHAPError(e, &w.ms)
 	} else if r.out != outStatus {
 		switch {
 		case r.sub != nil:
@@ -363,7 +370,7 @@ func (w *worker) addSubscriber(e *encoder, c *clientEntry, p *packet, r *authRes
 
 // addMSCHAP adds MS-CHAP's success data and MPPE keys (RFC 2548).
 func (w *worker) addMSCHAP(e *encoder, c *clientEntry, p *packet, r *authResult, subReply, nasReply *encodedAttrs) {
-	ms := &r.ms
+	ms := &w.ms
 	if ms.version == 0 {
 		return
 	}
@@ -372,7 +379,7 @@ func (w *worker) addMSCHAP(e *encoder, c *clientEntry, p *packet, r *authResult,
 		cred = r.sub.cred
 	}
 	h := cred.hashes()
-	var tmp [64]byte
+	tmp := &w.tmp
 	switch ms.version {
 	case 1:
 		// LM key then the NT hash's hash: what FreeRADIUS sends and what

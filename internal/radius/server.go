@@ -366,6 +366,8 @@ type worker struct {
 	p   packet
 	enc encoder
 	pw  [128]byte
+	tmp [64]byte
+	ms  msState // MS-CHAP state of the request being handled
 	rng *rand.Rand
 }
 
@@ -471,6 +473,7 @@ func (w *worker) authRequest(snap *Snapshot, c *clientEntry, src netip.AddrPort,
 	}
 	var r authResult
 	if p.code == CodeStatusServer {
+		w.ms = msState{}
 		r = authResult{out: outStatus, method: methodNone}
 	} else {
 		r = w.access(snap, c, p)

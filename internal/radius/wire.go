@@ -349,6 +349,7 @@ type crypt struct {
 	md5  hash.Hash
 	sum  [16]byte
 	sum2 [16]byte
+	key  [16]byte
 	pad  [64]byte
 }
 
@@ -356,12 +357,10 @@ func newCrypt() *crypt { return &crypt{md5: md5.New()} }
 
 // hmacMD5 computes HMAC-MD5(key, msg) (RFC 2104) into c.sum.
 func (c *crypt) hmacMD5(key, msg []byte) []byte {
-	var k [16]byte
 	if len(key) > 64 {
 		c.md5.Reset()
 		c.md5.Write(key)
-		c.md5.Sum(k[:0])
-		key = k[:]
+		key = c.md5.Sum(c.key[:0])
 	}
 	for i := range c.pad {
 		c.pad[i] = 0x36
