@@ -141,6 +141,14 @@ func (a *App) Run(ctx context.Context) error {
 		a.log.Info("admin socket listening", "path", a.cfg.Listen.Socket)
 	}
 	g.Go(func() error {
+		listen := a.cfg.DatabaseListen
+		if listen == "" {
+			listen = a.cfg.Database
+		}
+		events := a.reg.Events()
+		return a.store.Listen(ctx, listen, a.log, func(e registry.Event) { events.Publish(e) })
+	})
+	g.Go(func() error {
 		<-ctx.Done()
 		return nil
 	})

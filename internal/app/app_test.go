@@ -58,7 +58,7 @@ func start(t *testing.T, database string) *daemon {
 		},
 	}}
 	reg := a.Registry()
-	admin, err := reg.CreateAdmin(ctx, registry.System, registry.AdminInput{Name: ptr("root"), Email: ptr("root@example.org"), Roles: &[]registry.Role{registry.RoleAdmin}})
+	admin, err := reg.CreateAdmin(ctx, registry.System, registry.AdminInput{Name: ptr(fmt.Sprintf("root-%d", time.Now().UnixNano())), Email: ptr("root@example.org"), Roles: &[]registry.Role{registry.RoleAdmin}})
 	if err != nil {
 		t.Fatal(err)
 	}

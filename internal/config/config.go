@@ -22,11 +22,15 @@ import (
 // Config is maillon's whole configuration.
 type Config struct {
 	// Database is a SQLite file path or a postgres:// URL.
-	Database  string `yaml:"database"`
-	SecretKey string `yaml:"secret_key"`
-	Listen    Listen `yaml:"listen"`
-	IPAM      IPAM   `yaml:"ipam"`
-	Log       Log    `yaml:"log"`
+	Database string `yaml:"database"`
+	// DatabaseListen is where instances sharing a PostgreSQL database
+	// LISTEN for each other's changes; it must reach PostgreSQL directly
+	// (not PgBouncer in transaction mode). Empty means Database.
+	DatabaseListen string `yaml:"database_listen"`
+	SecretKey      string `yaml:"secret_key"`
+	Listen         Listen `yaml:"listen"`
+	IPAM           IPAM   `yaml:"ipam"`
+	Log            Log    `yaml:"log"`
 }
 
 // Listen says where the daemon listens.
@@ -125,12 +129,13 @@ func (c *Config) parse(b []byte) error {
 // containers and systemd credentials pass secrets.
 func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 	str := map[string]*string{
-		"MAILLON_DATABASE":      &c.Database,
-		"MAILLON_SECRET_KEY":    &c.SecretKey,
-		"MAILLON_LISTEN_HTTP":   &c.Listen.HTTP,
-		"MAILLON_LISTEN_SOCKET": &c.Listen.Socket,
-		"MAILLON_LOG_LEVEL":     &c.Log.Level,
-		"MAILLON_LOG_FORMAT":    &c.Log.Format,
+		"MAILLON_DATABASE":        &c.Database,
+		"MAILLON_DATABASE_LISTEN": &c.DatabaseListen,
+		"MAILLON_SECRET_KEY":      &c.SecretKey,
+		"MAILLON_LISTEN_HTTP":     &c.Listen.HTTP,
+		"MAILLON_LISTEN_SOCKET":   &c.Listen.Socket,
+		"MAILLON_LOG_LEVEL":       &c.Log.Level,
+		"MAILLON_LOG_FORMAT":      &c.Log.Format,
 	}
 	for k, p := range str {
 		if v, ok := lookup(k); ok {
@@ -196,6 +201,9 @@ func Template(database, secretKey, socket string) string {
 # or a PostgreSQL URL for several maillon instances on one database, e.g.
 # postgres://maillon@db.example.org:6432/maillon?sslmode=verify-full
 database: %q
+# With PostgreSQL behind PgBouncer in transaction mode, the change feed
+# between instances (LISTEN/NOTIFY) needs a direct URL:
+# database_listen: postgres://maillon@db.example.org:5432/maillon
 
 # Seals subscriber passwords and RADIUS secrets in the database. Keep it
 # secret and backed up apart from the database: without it, those cannot be

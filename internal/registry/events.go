@@ -9,6 +9,10 @@ import (
 // from the registry themselves, so an event carries no data that could go
 // stale.
 type Event struct {
+	// Seq is the audit-log entry of the change, which lets a broker fed by
+	// both its own writes and other instances' (PostgreSQL NOTIFY) drop the
+	// second copy.
+	Seq    int64     `json:"seq,omitempty"`
 	Entity string    `json:"entity"`
 	ID     int64     `json:"id"`
 	Action string    `json:"action"`
@@ -24,10 +28,34 @@ const EntityAll = "*"
 type Broker struct {
 	mu   sync.Mutex
 	subs map[chan Event]struct{}
+	// seen remembers recent sequence numbers, in a ring, to drop repeats.
+	seen map[int64]struct{}
+	ring [4096]int64
+	next int
 }
 
 // NewBroker returns an empty broker.
-func NewBroker() *Broker { return &Broker{subs: map[chan Event]struct{}{}} }
+func NewBroker() *Broker {
+	return &Broker{subs: map[chan Event]struct{}{}, seen: map[int64]struct{}{}}
+}
+
+// fresh reports whether an event with this sequence number was not
+// published yet, and remembers it.
+func (b *Broker) fresh(seq int64) bool {
+	if seq == 0 {
+		return true
+	}
+	if _, dup := b.seen[seq]; dup {
+		return false
+	}
+	if old := b.ring[b.next]; old != 0 {
+		delete(b.seen, old)
+	}
+	b.ring[b.next] = seq
+	b.next = (b.next + 1) % len(b.ring)
+	b.seen[seq] = struct{}{}
+	return true
+}
 
 // Subscribe returns a channel of events and a function that ends the
 // subscription.
@@ -51,8 +79,14 @@ func (b *Broker) Subscribe() (<-chan Event, func()) {
 func (b *Broker) Publish(events ...Event) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	fresh := events[:0:0]
+	for _, e := range events {
+		if b.fresh(e.Seq) {
+			fresh = append(fresh, e)
+		}
+	}
 	for ch := range b.subs {
-		for _, e := range events {
+		for _, e := range fresh {
 			select {
 			case ch <- e:
 				continue

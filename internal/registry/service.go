@@ -85,7 +85,7 @@ func (c *change) record(action, entity string, id int64, before, after any) erro
 	if err := c.tx.AppendAudit(c.ctx, &e); err != nil {
 		return fmt.Errorf("audit %s %d: %w", entity, id, err)
 	}
-	c.events = append(c.events, Event{Entity: entity, ID: id, Action: action, At: c.now})
+	c.events = append(c.events, Event{Seq: e.ID, Entity: entity, ID: id, Action: action, At: c.now})
 	return nil
 }
 
