@@ -34,8 +34,8 @@ func (s *Snapshot) answer(m *mdns.Msg, qname string, qtype uint16, udp bool) {
 		if cut := z.cut(target, qtype); cut != nil {
 			// A referral is not authoritative, unless a CNAME already is.
 			m.Authoritative = len(m.Answer) > 0
-			m.Ns = append(m.Ns, cut.sets[mdns.TypeNS]...)
-			for _, ns := range cut.sets[mdns.TypeNS] {
+			m.Ns = append(m.Ns, cut.get(mdns.TypeNS)...)
+			for _, ns := range cut.get(mdns.TypeNS) {
 				m.Extra = z.addresses(m.Extra, ns.(*mdns.NS).Ns)
 			}
 			return
@@ -50,7 +50,7 @@ func (s *Snapshot) answer(m *mdns.Msg, qname string, qtype uint16, udp bool) {
 			}
 			wild = true
 		}
-		if cn := n.sets[mdns.TypeCNAME]; cn != nil && qtype != mdns.TypeCNAME {
+		if cn := n.get(mdns.TypeCNAME); cn != nil && qtype != mdns.TypeCNAME {
 			m.Answer = appendOwned(m.Answer, cn, target, wild)
 			next := strings.ToLower(cn[0].(*mdns.CNAME).Target)
 			if !below(next, z.origin) {
@@ -65,8 +65,8 @@ func (s *Snapshot) answer(m *mdns.Msg, qname string, qtype uint16, udp bool) {
 				m.Answer = append(m.Answer, &mdns.HINFO{Hdr: hdr(target, mdns.TypeHINFO, z.soa.Hdr.Ttl), Cpu: "RFC8482"})
 				return
 			}
-			for _, rrs := range n.sets {
-				m.Answer = appendOwned(m.Answer, rrs, target, wild)
+			for _, set := range n.sets {
+				m.Answer = appendOwned(m.Answer, set.rrs, target, wild)
 			}
 			if target == z.origin {
 				m.Answer = append(m.Answer, z.soa)
@@ -80,7 +80,7 @@ func (s *Snapshot) answer(m *mdns.Msg, qname string, qtype uint16, udp bool) {
 		if qtype == mdns.TypeSOA && target == z.origin {
 			rrs = []mdns.RR{z.soa}
 		} else {
-			rrs = n.sets[qtype]
+			rrs = n.get(qtype)
 		}
 		if len(rrs) == 0 {
 			m.Ns = append(m.Ns, z.negativeSOA())
@@ -158,8 +158,8 @@ func (z *Zone) addresses(extra []mdns.RR, name string) []mdns.RR {
 	if n == nil {
 		return extra
 	}
-	extra = append(extra, n.sets[mdns.TypeA]...)
-	return append(extra, n.sets[mdns.TypeAAAA]...)
+	extra = append(extra, n.get(mdns.TypeA)...)
+	return append(extra, n.get(mdns.TypeAAAA)...)
 }
 
 // negativeSOA is the SOA of negative answers.

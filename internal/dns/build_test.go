@@ -1,6 +1,8 @@
 package dns
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"strings"
@@ -184,8 +186,91 @@ func TestTTLsOfAnRRsetAgree(t *testing.T) {
 		Record{Zone: "example.org", Name: "rr", Type: "A", TTL: 120, Data: "192.0.2.1"}, // duplicate
 	)
 	snap, _ := Build(src, nil, time.Now())
-	set := snap.Zone("example.org").nodes["rr.example.org."].sets[mdns.TypeA]
+	set := snap.Zone("example.org").nodes["rr.example.org."].get(mdns.TypeA)
 	if len(set) != 2 || set[0].Header().Ttl != 60 || set[1].Header().Ttl != 60 {
 		t.Fatalf("rrset %v", set)
 	}
+}
+
+// TestIncrementalMatchesFull applies random changes and checks that the
+// patched zones equal zones built from scratch, node for node.
+func TestIncrementalMatchesFull(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	src := isp(300)
+	prev, err := Build(src, nil, time.Unix(1_700_000_000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for step := range 200 {
+		src.Allocations = slices.Clone(src.Allocations)
+		src.Records = slices.Clone(src.Records)
+		switch rng.IntN(6) {
+		case 0: // a subscriber leaves
+			i := rng.IntN(len(src.Allocations))
+			src.Allocations = slices.Delete(src.Allocations, i, i+1)
+		case 1: // a member names their address
+			i := rng.IntN(len(src.Allocations))
+			src.Allocations[i].ReverseName = fmt.Sprintf("h%d.example.net", rng.IntN(5))
+		case 2: // a login changes
+			i := rng.IntN(len(src.Allocations))
+			src.Allocations[i].Login = fmt.Sprintf("sub%05d", rng.IntN(400))
+		case 3: // a hand-made record, sometimes a duplicate, sometimes in a delegation
+			name := []string{"x", "y.z", "sub", "deep.sub", "*.w"}[rng.IntN(5)]
+			typ, data := "A", fmt.Sprintf("192.0.2.%d", rng.IntN(3))
+			if name == "sub" {
+				typ, data = "NS", "ns.other.net."
+			}
+			src.Records = append(src.Records, Record{Zone: "example.org", Name: name, Type: typ, TTL: uint32(60 * (1 + rng.IntN(2))), Data: data})
+		case 4: // a hand-made record goes
+			i := rng.IntN(len(src.Records))
+			src.Records = slices.Delete(src.Records, i, i+1)
+		case 5: // nothing
+		}
+		now := time.Unix(1_700_000_000+int64(step), 0)
+		inc, err := Build(src, prev, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		full, err := Build(src, nil, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range full.Origins() {
+			zi, zf := inc.Zone(o), full.Zone(o)
+			if d := Diff(zf.Records(), zi.Records()); len(d) > 0 {
+				t.Fatalf("step %d, %s: incremental differs from full: %v", step, o, d)
+			}
+			if len(zi.Records()) != len(zf.Records()) {
+				t.Fatalf("step %d, %s: %d records, full has %d", step, o, len(zi.Records()), len(zf.Records()))
+			}
+			for name, nf := range zf.nodes {
+				ni := zi.nodes[name]
+				if ni == nil || ni.cut != nf.cut || ni.kids != nf.kids || len(ni.sets) != len(nf.sets) {
+					t.Fatalf("step %d, %s: node %s: %+v, full %+v", step, o, name, ni, nf)
+				}
+			}
+			if len(zi.nodes) != len(zf.nodes) {
+				t.Fatalf("step %d, %s: %d nodes, full has %d", step, o, len(zi.nodes), len(zf.nodes))
+			}
+			// The journal's last delta leads from the previous version to this one.
+			if pz := prev.Zone(o); zi.Serial() != pz.Serial() {
+				j := zi.Journal()
+				last := j[len(j)-1]
+				if d := Diff(zi.Records(), applyDelta(pz.Records(), last)); len(d) > 0 {
+					t.Fatalf("step %d, %s: journal delta wrong: %v", step, o, d)
+				}
+			}
+		}
+		prev = inc
+	}
+}
+
+func applyDelta(rrs []mdns.RR, d Delta) []mdns.RR {
+	out := []mdns.RR{}
+	for _, rr := range rrs {
+		if !slices.ContainsFunc(d.Deleted, func(x mdns.RR) bool { return x.String() == rr.String() }) {
+			out = append(out, rr)
+		}
+	}
+	return append(out, d.Added...)
 }

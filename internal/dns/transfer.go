@@ -83,9 +83,9 @@ func (s *Server) transfer(w mdns.ResponseWriter, req *mdns.Msg, src netip.Addr, 
 
 // axfr lists the zone as AXFR sends it: SOA, records, SOA.
 func (z *Zone) axfr() []mdns.RR {
-	out := make([]mdns.RR, 0, len(z.records)+2)
+	out := make([]mdns.RR, 0, len(z.count)+2)
 	out = append(out, z.soa)
-	out = append(out, z.records...)
+	out = z.appendRecords(out)
 	return append(out, z.soa)
 }
 

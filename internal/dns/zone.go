@@ -15,6 +15,8 @@ type Snapshot struct {
 	origins  []string         // sorted, for listing
 	keys     map[string]TSIGKey
 	Problems []string // records and allocations skipped, with the reason
+	config   string   // the configuration the zones were built with
+	cache    *cache   // what each input gave, for the next Build
 }
 
 // Zone is one zone of a Snapshot.
@@ -24,8 +26,7 @@ type Zone struct {
 	soa     *mdns.SOA
 	neg     *mdns.SOA        // the SOA of negative answers, TTL per RFC 2308
 	nodes   map[string]*node // lowercased owner → node; includes empty non-terminals
-	records []mdns.RR        // every record but the SOA, in canonical order
-	set     map[string]struct{}
+	count   map[string]entry // rrKey → the input record and how many inputs gave it
 	journal []Delta // oldest first, the last one ends at serial
 	notify  []Secondary
 	acl     []ACL
@@ -39,11 +40,33 @@ type Delta struct {
 	Added    []mdns.RR
 }
 
+// node holds the records of one owner name. Nodes are shared between
+// successive versions of a zone, so they are copied, never changed.
 type node struct {
-	sets map[uint16][]mdns.RR
+	sets []rrset
+	kids int32 // child nodes: an empty node without children is removed
 	// cut marks a delegation point: NS records below the apex. Names at and
 	// under a cut are answered with a referral, and their addresses are glue.
 	cut bool
+}
+
+// rrset holds the records served (rrs) and the input records they come from
+// (src). They differ only when the inputs disagree on the TTL: all records
+// of an RRset are served with the smallest (RFC 2181 section 5.2).
+type rrset struct {
+	t   uint16
+	rrs []mdns.RR
+	src []mdns.RR
+}
+
+// get returns the records of one type.
+func (n *node) get(t uint16) []mdns.RR {
+	for i := range n.sets {
+		if n.sets[i].t == t {
+			return n.sets[i].rrs
+		}
+	}
+	return nil
 }
 
 // Zone returns the zone with the given origin, or nil.
@@ -85,12 +108,22 @@ func (z *Zone) Serial() uint32 { return z.serial }
 // SOA returns a copy of the zone's SOA record.
 func (z *Zone) SOA() *mdns.SOA { return mdns.Copy(z.soa).(*mdns.SOA) }
 
-// Records returns the zone's records, SOA first, in canonical order. The
-// records are shared: callers must not modify them.
+// Records returns the zone's records, SOA first. The records are shared:
+// callers must not modify them.
 func (z *Zone) Records() []mdns.RR {
-	out := make([]mdns.RR, 0, len(z.records)+1)
+	out := make([]mdns.RR, 0, len(z.count)+1)
 	out = append(out, z.soa)
-	return append(out, z.records...)
+	return z.appendRecords(out)
+}
+
+// appendRecords appends every record but the SOA, in no particular order.
+func (z *Zone) appendRecords(out []mdns.RR) []mdns.RR {
+	for _, n := range z.nodes {
+		for _, s := range n.sets {
+			out = append(out, s.rrs...)
+		}
+	}
+	return out
 }
 
 // Journal returns the retained differences between versions, oldest first.
@@ -102,8 +135,18 @@ func (z *Zone) Text() string {
 	var b strings.Builder
 	b.WriteString("$ORIGIN " + z.origin + "\n")
 	b.WriteString(z.soa.String() + "\n")
-	for _, rr := range z.records {
-		b.WriteString(rr.String())
+	type keyed struct {
+		k  string
+		rr mdns.RR
+	}
+	recs := z.appendRecords(nil)
+	sorted := make([]keyed, len(recs))
+	for i, rr := range recs {
+		sorted[i] = keyed{sortKey(rr), rr}
+	}
+	slices.SortFunc(sorted, func(a, b keyed) int { return strings.Compare(a.k, b.k) })
+	for _, k := range sorted {
+		b.WriteString(k.rr.String())
 		b.WriteByte('\n')
 	}
 	return b.String()
