@@ -27,7 +27,7 @@ type Zone struct {
 	neg     *mdns.SOA        // the SOA of negative answers, TTL per RFC 2308
 	nodes   map[string]*node // lowercased owner → node; includes empty non-terminals
 	count   map[string]entry // rrKey → the input record and how many inputs gave it
-	journal []Delta // oldest first, the last one ends at serial
+	journal []Delta          // oldest first, the last one ends at serial
 	notify  []Secondary
 	acl     []ACL
 }
