@@ -157,6 +157,14 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// Close releases the accounting spool; call it after Serve has returned.
+func (s *Server) Close() error {
+	if s.acct != nil {
+		return s.acct.close()
+	}
+	return nil
+}
+
 // SetSnapshot swaps in the registry's current state; requests in flight
 // finish on the snapshot they started with.
 func (s *Server) SetSnapshot(snap *Snapshot) { s.snap.Store(snap) }
@@ -440,7 +448,7 @@ func (w *worker) process(raw []byte, src netip.AddrPort, l *listener, recv time.
 			s.metrics.drop(dropNoAccounting)
 			return nil
 		}
-		w.acctRequest(c, src, l, recv)
+		w.acctRequest(snap, c, src, l, recv)
 		return nil
 	}
 	s.metrics.drop(dropBadCode)
