@@ -418,4 +418,6 @@ func parseIPv6Prefix(p *packet, t byte) netip.Prefix {
 
 var errSpoolCorrupt = errors.New("radius: accounting spool is corrupt")
 
-func spoolError(op string, err error) error { return fmt.Errorf("radius: accounting spool %s: %w", op, err) }
+func spoolError(op string, err error) error {
+	return fmt.Errorf("radius: accounting spool %s: %w", op, err)
+}
