@@ -26,6 +26,7 @@ type engine struct {
 var engines = []engine{
 	{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "maillon.db") }},
 	{"postgres", func(t *testing.T) string { return testenv.FreshPostgresDB(t) }},
+	{"pgbouncer", pgbouncerURL},
 }
 
 type fixture struct {
