@@ -8,7 +8,8 @@ import (
 	"sync"
 	"unicode/utf16"
 
-	"golang.org/x/crypto/md4" //nolint:staticcheck // MS-CHAP is defined on MD4
+	//lint:ignore SA1019 MS-CHAP is defined on MD4; compatibility is the point
+	"golang.org/x/crypto/md4"
 )
 
 // credential is a cleartext password with its MS-CHAP hashes, computed on

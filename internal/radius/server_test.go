@@ -298,14 +298,6 @@ func papRequest(t testing.TB, user, password string) *radius.Packet {
 	return p
 }
 
-func attrTypes(p *radius.Packet) []radius.Type {
-	var out []radius.Type
-	for _, a := range p.Attributes {
-		out = append(out, a.Type)
-	}
-	return out
-}
-
 func TestPAPAcceptCarriesRegistryAttributes(t *testing.T) {
 	ts := startServer(t, Config{}, testInput(MARequire))
 	req := papRequest(t, "p1f9bd1@NEUTRINET", "trace-password")

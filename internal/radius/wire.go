@@ -210,17 +210,6 @@ func (p *packet) has(t byte) bool {
 	return ok
 }
 
-// count returns how many attributes of type t the packet carries.
-func (p *packet) count(t byte) int {
-	n := 0
-	for _, a := range p.attrs {
-		if a.typ == t {
-			n++
-		}
-	}
-	return n
-}
-
 func (p *packet) uint32(t byte) (uint32, bool) {
 	v, ok := p.get(t)
 	if !ok || len(v) != 4 {
@@ -389,22 +378,6 @@ func (c *crypt) hmacMD5(key, msg []byte) []byte {
 // authenticator must hold the request authenticator when called.
 func (e *encoder) finish(c *crypt, secret []byte, maOff int) []byte {
 	binary.BigEndian.PutUint16(e.b[2:4], uint16(len(e.b)))
-	if maOff >= 0 {
-		copy(e.b[maOff:maOff+16], c.hmacMD5(secret, e.b))
-	}
-	c.md5.Reset()
-	c.md5.Write(e.b)
-	c.md5.Write(secret)
-	c.md5.Sum(e.b[4:4])
-	return e.b
-}
-
-// finishRequestAuth signs a request whose authenticator is computed over
-// zeros (Accounting-Request, CoA-Request, Disconnect-Request: RFC 2866 §3,
-// RFC 5176 §2.3); used by the CoA client and tests.
-func (e *encoder) finishRequestAuth(c *crypt, secret []byte, maOff int) []byte {
-	binary.BigEndian.PutUint16(e.b[2:4], uint16(len(e.b)))
-	clear(e.b[4:20])
 	if maOff >= 0 {
 		copy(e.b[maOff:maOff+16], c.hmacMD5(secret, e.b))
 	}
