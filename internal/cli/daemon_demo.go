@@ -1,0 +1,129 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"maillon/internal/app"
+	"maillon/internal/client"
+	"maillon/internal/config"
+	"maillon/internal/demo"
+	"maillon/internal/registry"
+	"maillon/internal/secret"
+)
+
+func demoCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run maillon on a temporary SQLite database filled with a demo ISP",
+		Long: `demo starts the daemon on a fresh temporary SQLite database filled with a
+realistic small ISP (sites, members, lines, VPN users, switches, prefixes,
+a NAS), prints what to try, and deletes the database when stopped.`,
+		Args: cobra.NoArgs,
+	}
+	httpAddr := cmd.Flags().String("http", "127.0.0.1:8080", "HTTP listen address")
+	socket := cmd.Flags().String("socket", client.DefaultSocket(), "admin socket path")
+	keep := cmd.Flags().Bool("keep", false, "keep the demo database when stopping")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		dir, err := os.MkdirTemp("", "maillon-demo-")
+		if err != nil {
+			return err
+		}
+		if !*keep {
+			defer os.RemoveAll(dir)
+		}
+		cfg := config.Default()
+		cfg.Database = filepath.Join(dir, "maillon.db")
+		cfg.SecretKey = secret.NewKey()
+		cfg.Listen.HTTP = *httpAddr
+		cfg.Listen.Socket = *socket
+		cfg.Log.Level = "warn"
+		ctx := cmd.Context()
+		a, err := app.New(ctx, cfg, newLogger(cfg, cmd.ErrOrStderr()))
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		if _, err := demo.Seed(ctx, a.Registry()); err != nil {
+			return fmt.Errorf("fill the demo registry: %w", err)
+		}
+		token, err := demoToken(ctx, a.Registry())
+		if err != nil {
+			return err
+		}
+		if err := printDemo(ctx, cmd.OutOrStdout(), a, cfg, token, *keep); err != nil {
+			return err
+		}
+		return a.Run(ctx)
+	}
+	return cmd
+}
+
+// demoToken issues an API token for the demo's first full admin.
+func demoToken(ctx context.Context, reg *registry.Service) (string, error) {
+	var admins []registry.Admin
+	if err := reg.Read(ctx, func(r registry.Reader) error {
+		var err error
+		admins, err = r.ListAdmins(ctx)
+		return err
+	}); err != nil {
+		return "", err
+	}
+	for _, ad := range admins {
+		if ad.Has(registry.RoleAdmin) {
+			token, _, err := reg.CreateToken(ctx, registry.Actor{Name: "demo"}, ad.ID, "demo", 0)
+			return token, err
+		}
+	}
+	return "", fmt.Errorf("the demo has no admin")
+}
+
+func printDemo(ctx context.Context, w io.Writer, a *app.App, cfg *config.Config, token string, keep bool) error {
+	reg := a.Registry()
+	demo1, err := reg.FindSubscription(ctx, "demo1@DEMO")
+	if err != nil {
+		return fmt.Errorf("demo1@DEMO: %w", err)
+	}
+	var members int64
+	reg.Read(ctx, func(r registry.Reader) error {
+		members, err = r.CountMembers(ctx)
+		return err
+	})
+	base := "http://" + a.HTTPAddr()
+	fate := "deleted when you stop the demo"
+	if keep {
+		fate = "kept after the demo stops"
+	}
+	fmt.Fprintf(w, "maillon demo is running with %d members (database %s, %s)\n\n", members, cfg.Database, fate)
+	fmt.Fprintf(w, "  API       %s/api/v1/   token: %s\n", base, token)
+	fmt.Fprintf(w, "  OpenAPI   %s/api/v1/openapi.json\n", base)
+	fmt.Fprintf(w, "  health    %s/healthz   metrics: %s/metrics\n", base, base)
+	fmt.Fprintf(w, "  socket    %s   (the maillon CLI uses it, no token needed)\n\n", cfg.Listen.Socket)
+	fmt.Fprintf(w, "  subscriber demo1@DEMO, password demo1-password, addresses:")
+	for _, ad := range demo1.Addresses {
+		fmt.Fprintf(w, " %s", ad.Block)
+	}
+	fmt.Fprintf(w, "\n  NAS 127.0.0.1, shared secret demo-secret\n\n")
+	sock := ""
+	if cfg.Listen.Socket != client.DefaultSocket() {
+		sock = " --socket " + cfg.Listen.Socket
+	}
+	fmt.Fprintf(w, "Try, in another terminal:\n")
+	for _, c := range []string{
+		"maillon%s member list",
+		"maillon%s member show demo1@DEMO",
+		"maillon%s subscription show " + demo1.Addresses[0].Block.Addr().String(),
+		"maillon%s member add --name \"Ada Lovelace\" --email ada@example.org --period 2026-01-01:",
+		"maillon%s subscription add --member ada@example.org --kind ppp --login ada@DEMO --generate-password",
+		"maillon%s prefix list",
+	} {
+		fmt.Fprintf(w, "  "+c+"\n", sock)
+	}
+	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s/api/v1/members/demo1@DEMO\n\nStop with Ctrl-C.\n", token, base)
+	return nil
+}
