@@ -1,0 +1,257 @@
+package csvimport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"maillon/internal/macaddr"
+	"maillon/internal/registry"
+)
+
+// MemberColumns are the columns of a members file, in the order a template
+// lists them. The line columns (login to mac) are optional: a row that
+// fills login also gets a subscription.
+var MemberColumns = []string{
+	"name", "email", "phone", "address", "site", "room", "state",
+	"membership_start", "membership_end", "notes",
+	"login", "password", "kind", "upstream_ref", "mac",
+}
+
+// SubscriptionColumns are the columns of a subscriptions file.
+var SubscriptionColumns = []string{
+	"member", "kind", "login", "password", "state", "upstream_ref", "mac", "vlan", "site", "notes",
+}
+
+// memberRow is one line of a members file, converted but not yet checked by
+// the registry.
+type memberRow struct {
+	line   int
+	member registry.MemberInput
+	// sub is the optional line; its MemberID is filled once the member
+	// exists.
+	sub *registry.SubscriptionInput
+}
+
+func invalidf(field, format string, args ...any) error {
+	return &registry.ValidationError{Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// siteIndex resolves site names, case-insensitively as the registry's
+// unique index does.
+type siteIndex map[string]registry.Site
+
+func newSiteIndex(sites []registry.Site) siteIndex {
+	idx := make(siteIndex, len(sites))
+	for _, s := range sites {
+		idx[strings.ToLower(s.Name)] = s
+	}
+	return idx
+}
+
+func (idx siteIndex) lookup(name string) (*int64, error) {
+	if name == "" {
+		return nil, nil
+	}
+	s, ok := idx[strings.ToLower(name)]
+	if !ok {
+		names := make([]string, 0, len(idx))
+		for _, s := range idx {
+			names = append(names, fmt.Sprintf("%q", s.Name))
+		}
+		sort.Strings(names)
+		known := "there are no sites yet: create them first"
+		if len(names) > 0 {
+			known = "known: " + strings.Join(names, ", ")
+		}
+		return nil, invalidf("site", "no site named %q (%s)", name, known)
+	}
+	id := s.ID
+	return &id, nil
+}
+
+// parseDay reads YYYY-MM-DD, and DD/MM/YYYY as French spreadsheets write
+// dates.
+func parseDay(field, s string) (registry.Date, error) {
+	if d, err := registry.ParseDate(s); err == nil {
+		return d, nil
+	}
+	for _, layout := range []string{"02/01/2006", "2/1/2006"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return registry.DateOf(t), nil
+		}
+	}
+	return registry.Date{}, invalidf(field, "%q is not a date (YYYY-MM-DD or DD/MM/YYYY)", s)
+}
+
+func opt(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// memberRows converts a members table into registry inputs, checking what
+// can be checked without the database: dates, the line columns, and
+// emails, logins and MACs repeated within the file.
+func memberRows(t *table, sites siteIndex) ([]memberRow, error) {
+	out := make([]memberRow, 0, len(t.rows))
+	emails, logins, macs := newDupes("email"), newDupes("login"), newDupes("mac")
+	for _, r := range t.rows {
+		mr, err := memberRowOf(t, r, sites)
+		if err != nil {
+			return nil, &LineError{Line: r.line, Err: err}
+		}
+		email := t.get(r, "email")
+		if err := emails.check(r.line, strings.ToLower(email), email); err != nil {
+			return nil, err
+		}
+		if mr.sub != nil {
+			if err := logins.check(r.line, *mr.sub.Login, *mr.sub.Login); err != nil {
+				return nil, err
+			}
+			if mr.sub.MAC != nil {
+				mac, _ := macaddr.Normalize(*mr.sub.MAC)
+				if err := macs.check(r.line, mac, *mr.sub.MAC); err != nil {
+					return nil, err
+				}
+			}
+		}
+		out = append(out, mr)
+	}
+	return out, nil
+}
+
+func memberRowOf(t *table, r row, sites siteIndex) (memberRow, error) {
+	mr := memberRow{line: r.line}
+	name, email := t.get(r, "name"), t.get(r, "email")
+	mr.member = registry.MemberInput{
+		Name:    &name,
+		Email:   &email,
+		Phone:   opt(t.get(r, "phone")),
+		Address: opt(t.get(r, "address")),
+		Room:    opt(t.get(r, "room")),
+		Notes:   opt(t.get(r, "notes")),
+	}
+	if s := t.get(r, "state"); s != "" {
+		st := registry.MemberState(strings.ToLower(s))
+		mr.member.State = &st
+	}
+	site, err := sites.lookup(t.get(r, "site"))
+	if err != nil {
+		return mr, err
+	}
+	mr.member.SiteID = site
+	start, end := t.get(r, "membership_start"), t.get(r, "membership_end")
+	switch {
+	case start != "":
+		p := registry.Period{}
+		if p.Start, err = parseDay("membership_start", start); err != nil {
+			return mr, err
+		}
+		if end != "" {
+			e, err := parseDay("membership_end", end)
+			if err != nil {
+				return mr, err
+			}
+			if e.Before(p.Start) {
+				return mr, invalidf("membership_end", "%s is before membership_start %s", e, p.Start)
+			}
+			p.End = &e
+		}
+		mr.member.Periods = &[]registry.Period{p}
+	case end != "":
+		return mr, invalidf("membership_start", "is required when membership_end is given")
+	}
+
+	login := t.get(r, "login")
+	if login == "" {
+		for _, c := range []string{"password", "kind", "upstream_ref", "mac"} {
+			if t.get(r, c) != "" {
+				return mr, invalidf("login", "is required when %s is given (a line needs a login)", c)
+			}
+		}
+		return mr, nil
+	}
+	sub := registry.SubscriptionInput{
+		Login:       &login,
+		Password:    opt(t.raw(r, "password")),
+		UpstreamRef: opt(t.get(r, "upstream_ref")),
+		MAC:         opt(t.get(r, "mac")),
+		SiteID:      site,
+	}
+	kind := registry.KindPPP
+	if k := t.get(r, "kind"); k != "" {
+		kind = registry.SubscriptionKind(strings.ToLower(k))
+	}
+	sub.Kind = &kind
+	if sub.MAC != nil {
+		if _, err := macaddr.Normalize(*sub.MAC); err != nil {
+			return mr, invalidf("mac", "%v", err)
+		}
+	}
+	if err := registry.ValidateLogin(login); err != nil {
+		return mr, err
+	}
+	mr.sub = &sub
+	return mr, nil
+}
+
+// Members imports a members file in one transaction: every member, and the
+// line of each row that names a login, or nothing at all. progress, when
+// not nil, is told how far it got at least every 1% and every 200 rows.
+// It returns the number of members created.
+func Members(ctx context.Context, reg *registry.Service, actor registry.Actor, r io.Reader, progress func(done, total int)) (int, error) {
+	t, err := readTable(r, MemberColumns, []string{"name", "email"})
+	if err != nil {
+		return 0, err
+	}
+	created := 0
+	err = reg.Batch(ctx, actor, func(b *registry.Batch) error {
+		sites, err := b.Reader().ListSites(ctx)
+		if err != nil {
+			return err
+		}
+		rows, err := memberRows(t, newSiteIndex(sites))
+		if err != nil {
+			return err
+		}
+		p := newProgress(progress, len(rows))
+		for _, mr := range rows {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			m, err := b.CreateMember(mr.member)
+			if err != nil {
+				return &LineError{Line: mr.line, Err: conflict(err, "email", *mr.member.Email)}
+			}
+			if mr.sub != nil {
+				mr.sub.MemberID = &m.ID
+				if _, err := b.CreateSubscription(*mr.sub); err != nil {
+					return &LineError{Line: mr.line, Err: conflict(err, "login", *mr.sub.Login)}
+				}
+			}
+			created++
+			p.step()
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return created, nil
+}
+
+// conflict turns the store's unique-index error into one naming the column
+// and the value, as the other errors do.
+func conflict(err error, field, value string) error {
+	if errors.Is(err, registry.ErrConflict) && strings.Contains(err.Error(), field) {
+		return invalidf(field, "%q is already in the registry", value)
+	}
+	return err
+}
+
