@@ -254,4 +254,3 @@ func conflict(err error, field, value string) error {
 	}
 	return err
 }
-

@@ -276,4 +276,3 @@ func (p *progressReporter) step() {
 		p.fn(p.done, p.total)
 	}
 }
-
