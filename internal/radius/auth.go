@@ -72,6 +72,9 @@ type authResult struct {
 	admin  *adminEntry
 	vlan   string
 	member string
+	// statusAcct: a Status-Server on the accounting port, answered with
+	// an Accounting-Response (RFC 5997 §3).
+	statusAcct bool
 }
 
 // access evaluates an Access-Request. Credentials are checked before the
@@ -291,7 +294,10 @@ var (
 // Proxy-State in the order received (RFC 2865 §5.33).
 func (w *worker) encodeAccess(c *clientEntry, p *packet, r *authResult, now time.Time) []byte {
 	code := CodeAccessReject
-	if r.out.accepted() {
+	switch {
+	case r.statusAcct:
+		code = CodeAccountingResponse
+	case r.out.accepted():
 		code = CodeAccessAccept
 	}
 	e := &w.enc

@@ -3,6 +3,7 @@ package radius
 import (
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"testing"
 	"time"
@@ -17,6 +18,8 @@ import (
 // called directly with the fuzzer's bytes.
 func fuzzWorker(t testing.TB) *worker {
 	s, err := New(Config{
+		Accounting: newMemStore(), // no committer runs: records queue, then shed
+		SpoolDir:   t.TempDir(),
 		Registerer: prometheus.NewRegistry(),
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:        func() time.Time { return traceTime },
@@ -30,6 +33,7 @@ func fuzzWorker(t testing.TB) *worker {
 		Kind: ClientSwitch, MessageAuthenticator: MANever,
 	})
 	in.MACs = []MACEntry{{MAC: "aa:bb:cc:dd:ee:ff", Access: Access{VLAN: "10", Status: AccessOK}}}
+	in.Ports = []PortEntry{{Switch: "switch", Port: "1", Mode: PortByRoom, Access: Access{VLAN: "11", Status: AccessNonMember}}}
 	snap, err := NewSnapshot(in)
 	if err != nil {
 		t.Fatal(err)
@@ -37,6 +41,11 @@ func fuzzWorker(t testing.TB) *worker {
 	s.SetSnapshot(snap)
 	return s.newWorker(1)
 }
+
+// discardConn is a PacketConn that swallows what the server writes.
+type discardConn struct{ net.PacketConn }
+
+func (discardConn) WriteTo(b []byte, _ net.Addr) (int, error) { return len(b), nil }
 
 func fuzzSeeds(t testing.TB) [][]byte {
 	var seeds [][]byte
@@ -78,7 +87,10 @@ func fuzzSeeds(t testing.TB) [][]byte {
 	tiny[2], tiny[3] = 0, 10 // length under the header
 	acct := append([]byte(nil), valid...)
 	acct[0] = byte(CodeAccountingRequest)
-	seeds = append(seeds, short, lying, tiny, acct, []byte{})
+	seeds = append(seeds, short, lying, tiny, acct, []byte{}, encodeAcct(t, interim(t, 3)))
+	on := radius.New(radius.CodeAccountingRequest, []byte(testSecret))
+	on.Add(attrAcctStatusType, []byte{0, 0, 0, 7})
+	seeds = append(seeds, encodeAcct(t, on))
 	return seeds
 }
 
@@ -88,22 +100,29 @@ func fuzzSeeds(t testing.TB) [][]byte {
 // `go test` runs the seeds; `go test -fuzz FuzzHandlePacket` explores.
 func FuzzHandlePacket(f *testing.F) {
 	for _, s := range fuzzSeeds(f) {
-		f.Add(s, false)
-		f.Add(s, true)
+		f.Add(s, false, false)
+		f.Add(s, true, false)
+		f.Add(s, false, true)
 	}
 	w := fuzzWorker(f)
 	nas := netip.MustParseAddrPort("127.0.0.1:40000")
 	sw := netip.MustParseAddrPort("127.0.0.2:40000")
-	f.Fuzz(func(t *testing.T, raw []byte, fromSwitch bool) {
+	authL := &listener{pc: discardConn{}}
+	acctL := &listener{pc: discardConn{}, acct: true}
+	f.Fuzz(func(t *testing.T, raw []byte, fromSwitch, acctPort bool) {
 		src := nas
 		if fromSwitch {
 			src = sw
+		}
+		l := authL
+		if acctPort {
+			l = acctL
 		}
 		if len(raw) > maxPacket {
 			raw = raw[:maxPacket]
 		}
 		req := append([]byte(nil), raw...)
-		reply := w.process(req, src, nil, time.Now())
+		reply := w.process(req, src, l, time.Now())
 		if reply == nil {
 			return
 		}
@@ -114,7 +133,7 @@ func FuzzHandlePacket(f *testing.F) {
 		if err := p.parse(reply); err != nil {
 			t.Fatalf("server sent a malformed reply: %v", err)
 		}
-		if p.code != CodeAccessAccept && p.code != CodeAccessReject {
+		if p.code != CodeAccessAccept && p.code != CodeAccessReject && p.code != CodeAccountingResponse {
 			t.Fatalf("reply code %v", p.code)
 		}
 		if !radius.IsAuthenticResponse(reply, raw, []byte(testSecret)) {

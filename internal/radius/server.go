@@ -211,6 +211,7 @@ func (s *Server) Serve(ctx context.Context, authConn, acctConn net.PacketConn) e
 	}
 	if acctConn != nil {
 		acct = newListener(acctConn)
+		acct.acct = true
 	}
 	var committerDone chan struct{}
 	if s.acct != nil {
@@ -274,8 +275,9 @@ func (s *Server) Serve(ctx context.Context, authConn, acctConn net.PacketConn) e
 }
 
 type listener struct {
-	pc  net.PacketConn
-	udp *net.UDPConn // fast path without net.Addr allocations
+	acct bool // the accounting port
+	pc   net.PacketConn
+	udp  *net.UDPConn // fast path without net.Addr allocations
 }
 
 func newListener(pc net.PacketConn) *listener {
@@ -440,10 +442,13 @@ func (w *worker) process(raw []byte, src netip.AddrPort, l *listener, recv time.
 		s.metrics.drop(dropMalformed)
 		return nil
 	}
-	switch p.code {
-	case CodeAccessRequest, CodeStatusServer:
-		return w.authRequest(snap, c, src, recv)
-	case CodeAccountingRequest:
+	acctPort := l != nil && l.acct
+	switch {
+	case p.code == CodeStatusServer:
+		return w.authRequest(snap, c, src, recv, acctPort)
+	case p.code == CodeAccessRequest && !acctPort:
+		return w.authRequest(snap, c, src, recv, false)
+	case p.code == CodeAccountingRequest && acctPort:
 		if s.acct == nil {
 			s.metrics.drop(dropNoAccounting)
 			return nil
@@ -455,7 +460,9 @@ func (w *worker) process(raw []byte, src netip.AddrPort, l *listener, recv time.
 	return nil
 }
 
-func (w *worker) authRequest(snap *Snapshot, c *clientEntry, src netip.AddrPort, recv time.Time) []byte {
+// authRequest answers an Access-Request, or a Status-Server (RFC 5997) on
+// either port.
+func (w *worker) authRequest(snap *Snapshot, c *clientEntry, src netip.AddrPort, recv time.Time, acctPort bool) []byte {
 	s, p := w.s, &w.p
 	now := s.cfg.Now()
 	key := cacheKey{src: src, id: p.id}
@@ -482,7 +489,7 @@ func (w *worker) authRequest(snap *Snapshot, c *clientEntry, src netip.AddrPort,
 	var r authResult
 	if p.code == CodeStatusServer {
 		w.ms = msState{}
-		r = authResult{out: outStatus, method: methodNone}
+		r = authResult{out: outStatus, method: methodNone, statusAcct: acctPort}
 	} else {
 		r = w.access(snap, c, p)
 	}

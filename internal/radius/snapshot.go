@@ -294,9 +294,14 @@ func NewSnapshot(in SnapshotInput) (*Snapshot, error) {
 			errs = append(errs, fmt.Errorf("client %q: %w", c.Name, err))
 			continue
 		}
-		p := netip.PrefixFrom(c.Prefix.Addr().Unmap(), c.Prefix.Bits())
-		if c.Prefix.Addr().Is4In6() {
-			p = netip.PrefixFrom(c.Prefix.Addr().Unmap(), c.Prefix.Bits()-96)
+		p := c.Prefix
+		if p.Addr().Is4In6() {
+			// Sources are unmapped before lookup; so are the clients.
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		if !p.IsValid() {
+			errs = append(errs, fmt.Errorf("client %q: prefix %s is not usable", c.Name, c.Prefix))
+			continue
 		}
 		p = p.Masked()
 		e := &clientEntry{Client: c, secret: []byte(c.Secret), reply: reply}
