@@ -224,12 +224,12 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 		return resp, nil
 	}
 	defer resp.Body.Close()
-	return nil, readAPIError(resp)
+	return nil, readAPIError(resp, c.token != "")
 }
 
 // readAPIError turns an error response into an *APIError, also when a proxy
 // in between answered with something that is not the API's JSON.
-func readAPIError(resp *http.Response) error {
+func readAPIError(resp *http.Response, sentToken bool) error {
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	e := &APIError{Status: resp.StatusCode}
 	var body struct {
@@ -244,8 +244,8 @@ func readAPIError(resp *http.Response) error {
 			e.Message += ": " + line
 		}
 	}
-	if resp.StatusCode == http.StatusUnauthorized && !strings.Contains(e.Message, "token") {
-		e.Message += " (give a token with --token or " + EnvToken + ")"
+	if resp.StatusCode == http.StatusUnauthorized && !sentToken {
+		e.Message += " (no token given: use --token or " + EnvToken + ")"
 	}
 	return e
 }

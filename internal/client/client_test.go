@@ -162,8 +162,8 @@ func TestAPIErrors(t *testing.T) {
 		{"conflict", 409, `{"error": "member 3 (Alice) still has active subscription a@R: close it first: in use"}`,
 			APIError{409, "member 3 (Alice) still has active subscription a@R: close it first: in use", ""}},
 		{"proxy", 502, "<html>\nBad gateway</html>", APIError{502, "502 Bad Gateway: <html>", ""}},
-		{"no token", 401, `{"error": "authentication required"}`,
-			APIError{401, "authentication required (give a token with --token or MAILLON_TOKEN)", ""}},
+		{"no token", 401, `{"error": "invalid or expired token"}`,
+			APIError{401, "invalid or expired token (no token given: use --token or MAILLON_TOKEN)", ""}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
