@@ -66,6 +66,18 @@ func TestNewRejectsBadURL(t *testing.T) {
 	}
 }
 
+// serveHTTP serves h over HTTP and returns a client for it, without token.
+func serveHTTP(t *testing.T, h http.HandlerFunc) *Client {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	c, err := New(Options{URL: srv.URL, HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // serveUnix serves h on a unix socket in a temp dir and returns its path.
 func serveUnix(t *testing.T, h http.Handler) string {
 	t.Helper()
@@ -124,14 +136,12 @@ func TestURLSendsTokenAndQuery(t *testing.T) {
 
 func TestCreateAndUpdateSendOnlySetFields(t *testing.T) {
 	var method, body string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := serveHTTP(t, func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		method, body = r.Method+" "+r.URL.Path, string(b)
 		w.WriteHeader(http.StatusCreated)
 		w.Write([]byte(`{"id": 5, "name": "Alice", "email": "a@example.org", "state": "active", "periods": []}`))
-	}))
-	defer srv.Close()
-	c, _ := New(Options{URL: srv.URL, HTTPClient: srv.Client()})
+	})
 	ctx := context.Background()
 	name := "Alice"
 	m, err := Create(ctx, c, Members, registry.MemberInput{Name: &name})
@@ -166,12 +176,10 @@ func TestAPIErrors(t *testing.T) {
 			APIError{401, "invalid or expired token (no token given: use --token or MAILLON_TOKEN)", ""}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c := serveHTTP(t, func(w http.ResponseWriter, r *http.Request) {
 				w.WriteHeader(tc.status)
 				w.Write([]byte(tc.body))
-			}))
-			defer srv.Close()
-			c, _ := New(Options{URL: srv.URL, HTTPClient: srv.Client()})
+			})
 			err := Delete(context.Background(), c, Members, "3")
 			var ae *APIError
 			if !errors.As(err, &ae) || *ae != tc.want {
@@ -214,7 +222,7 @@ func TestImport(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var gotBody, gotType string
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c := serveHTTP(t, func(w http.ResponseWriter, r *http.Request) {
 				b, _ := io.ReadAll(r.Body)
 				gotBody, gotType = string(b), r.Header.Get("Content-Type")
 				if r.URL.Path != "/api/v1/import/members" {
@@ -222,9 +230,7 @@ func TestImport(t *testing.T) {
 					return
 				}
 				w.Write([]byte(tc.stream))
-			}))
-			defer srv.Close()
-			c, _ := New(Options{URL: srv.URL, HTTPClient: srv.Client()})
+			})
 			var progress []int
 			n, err := c.Import(context.Background(), "members", strings.NewReader("name,email\n"), func(done, total int) {
 				progress = append(progress, done)
@@ -246,12 +252,10 @@ func TestImport(t *testing.T) {
 }
 
 func TestImportRefusedBeforeStreaming(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := serveHTTP(t, func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(400)
 		w.Write([]byte(`{"error": "cannot import \"cpes\" (members or subscriptions): bad request"}`))
-	}))
-	defer srv.Close()
-	c, _ := New(Options{URL: srv.URL, HTTPClient: srv.Client()})
+	})
 	_, err := c.Import(context.Background(), "cpes", strings.NewReader(""), nil)
 	var ae *APIError
 	if !errors.As(err, &ae) || ae.Status != 400 {
@@ -261,7 +265,7 @@ func TestImportRefusedBeforeStreaming(t *testing.T) {
 
 func TestTokensAndAudit(t *testing.T) {
 	var seen []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := serveHTTP(t, func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		seen = append(seen, r.Method+" "+r.URL.EscapedPath()+"?"+r.URL.RawQuery+" "+string(b))
 		switch {
@@ -273,9 +277,7 @@ func TestTokensAndAudit(t *testing.T) {
 		default:
 			w.Write([]byte(`{"items": [{"id": 9, "actor": "root", "action": "create", "entity": "member", "entity_id": 3}]}`))
 		}
-	}))
-	defer srv.Close()
-	c, _ := New(Options{URL: srv.URL, HTTPClient: srv.Client()})
+	})
 	ctx := context.Background()
 	tok, err := c.CreateToken(ctx, "alice@example.org", "laptop", "720h")
 	if err != nil || tok.Token != "mln_abc" || tok.Info.ID != 4 {
