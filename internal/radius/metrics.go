@@ -42,6 +42,7 @@ type metrics struct {
 	batch    prometheus.Observer
 	spooled  prometheus.Gauge
 	commits  *prometheus.CounterVec
+	change   *prometheus.CounterVec
 
 	mu  sync.RWMutex
 	nas map[string]map[statKey]prometheus.Counter
@@ -82,6 +83,10 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64, cacheLen fun
 		Namespace: "maillon", Subsystem: "radius", Name: "accounting_commits_total",
 		Help: "Accounting group commits, by destination (store, spool) and result.",
 	}, []string{"dest", "result"})
+	m.change = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "maillon", Subsystem: "radius", Name: "change_requests_total",
+		Help: "Disconnect and CoA requests sent, by NAS, kind and result (ack, nak, timeout, error).",
+	}, []string{"nas", "kind", "result"})
 	m.spooled = prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: "maillon", Subsystem: "radius", Name: "accounting_spooled_records",
 		Help: "Accounting records in the local spool, waiting for the store.",
@@ -95,7 +100,7 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64, cacheLen fun
 		Help: "Replies kept for retransmissions.",
 	}, cacheLen)
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.requests, drops, latency, batch, m.commits, m.spooled, queue, cache} {
+		for _, c := range []prometheus.Collector{m.requests, drops, latency, batch, m.commits, m.change, m.spooled, queue, cache} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("radius: registering metrics: %w", err)
 			}

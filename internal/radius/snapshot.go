@@ -96,6 +96,9 @@ type Client struct {
 	MessageAuthenticator MAPolicy
 	Realm                RealmMode
 	Reply                []Attr // extra attributes in every subscriber Accept
+	// CoAPort is where the NAS listens for Disconnect and CoA requests
+	// (RFC 5176); 0 means 3799.
+	CoAPort uint16
 }
 
 // Admin is an administrator whose role allows device administration logins
@@ -205,6 +208,7 @@ type Snapshot struct {
 	subsFold map[string]*subEntry // login with a lower-cased realm
 	byLocal  map[string]*subEntry // user part of "user@REALM"; nil when ambiguous
 	clients  map[netip.Addr]*clientEntry
+	byName   map[string]*clientEntry
 	prefixes []prefixGroup // longest prefix first
 	admins   map[string]*adminEntry
 	macs     map[[6]byte]*MACEntry
@@ -224,6 +228,7 @@ func NewSnapshot(in SnapshotInput) (*Snapshot, error) {
 		subsFold: make(map[string]*subEntry),
 		byLocal:  make(map[string]*subEntry, len(in.Subscribers)),
 		clients:  make(map[netip.Addr]*clientEntry, len(in.Clients)),
+		byName:   make(map[string]*clientEntry, len(in.Clients)),
 		admins:   make(map[string]*adminEntry, len(in.Admins)),
 		macs:     make(map[[6]byte]*MACEntry, len(in.MACs)),
 		ports:    make(map[string]map[string]*PortEntry),
@@ -324,6 +329,7 @@ func NewSnapshot(in SnapshotInput) (*Snapshot, error) {
 			g[p] = e
 		}
 		s.nClients++
+		s.byName[c.Name] = e
 	}
 	for bits, m := range groups {
 		s.prefixes = append(s.prefixes, prefixGroup{bits: bits, m: m})
