@@ -158,6 +158,9 @@ func TestAPIEndToEnd(t *testing.T) {
 			if code := d.do("GET", "/api/v1/members/"+ip, d.token, nil, &found); code != 200 || found.ID != m.ID {
 				t.Fatalf("member by IP %s = %d %+v", ip, code, found)
 			}
+			if found.Membership != registry.MembershipCurrent {
+				t.Fatalf("member shown with membership %q", found.Membership)
+			}
 			// Bad input: a clear message naming the field, nothing written.
 			if code := d.do("POST", "/api/v1/members", d.token, map[string]any{"name": "X", "email": "nope"}, &e); code != 400 || e.Field != "email" {
 				t.Fatalf("bad email = %d %+v", code, e)
@@ -168,7 +171,7 @@ func TestAPIEndToEnd(t *testing.T) {
 			if code := d.do("DELETE", "/api/v1/members/ada@example.org", d.token, nil, &e); code != 409 || !strings.Contains(e.Error, "ada@DEMO") {
 				t.Fatalf("delete member with a line = %d %+v", code, e)
 			}
-			if code := d.do("POST", "/api/v1/prefixes", d.token, map[string]any{"cidr": "198.51.100.64/26", "purpose": "subscriber"}, &e); code != 409 {
+			if code := d.do("POST", "/api/v1/prefixes", d.token, map[string]any{"cidr": "198.51.100.64/26", "purpose": "subscriber"}, &e); code != 409 || strings.HasSuffix(e.Error, "conflict") {
 				t.Fatalf("overlapping prefix = %d %+v", code, e)
 			}
 			var list struct{ Items []registry.Member }

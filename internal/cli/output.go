@@ -166,7 +166,7 @@ func activeAddress(s *registry.Subscription, role registry.AddressRole) string {
 // membership says whether a member is one today and until when.
 func membership(m *registry.Member, now time.Time) (status, end string) {
 	status = string(m.MembershipAt(now))
-	if e := m.MembershipEnd(); e != nil {
+	if e := m.LastDay(); e != nil {
 		end = e.String()
 	} else if len(m.Periods) > 0 {
 		end = "open-ended"

@@ -17,18 +17,22 @@ const (
 
 // Member is a person or household that belongs to the association.
 type Member struct {
-	ID        int64       `json:"id"`
-	Name      string      `json:"name"`
-	Email     string      `json:"email"`
-	Phone     string      `json:"phone,omitempty"`
-	Address   string      `json:"address,omitempty"`
-	SiteID    *int64      `json:"site_id,omitempty"`
-	Room      string      `json:"room,omitempty"`
-	State     MemberState `json:"state"`
-	Notes     string      `json:"notes,omitempty"`
-	Periods   []Period    `json:"periods"`
-	CreatedAt time.Time   `json:"created_at"`
-	UpdatedAt time.Time   `json:"updated_at"`
+	ID      int64       `json:"id"`
+	Name    string      `json:"name"`
+	Email   string      `json:"email"`
+	Phone   string      `json:"phone,omitempty"`
+	Address string      `json:"address,omitempty"`
+	SiteID  *int64      `json:"site_id,omitempty"`
+	Room    string      `json:"room,omitempty"`
+	State   MemberState `json:"state"`
+	Notes   string      `json:"notes,omitempty"`
+	Periods []Period    `json:"periods"`
+	// Membership and MembershipEnd are computed for today when the member
+	// is shown (see Annotate), so an expiry needs nobody to edit anything.
+	Membership    Membership `json:"membership,omitempty"`
+	MembershipEnd *Date      `json:"membership_end,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
 }
 
 // Period is one membership period; End is inclusive and empty for an
@@ -71,9 +75,15 @@ func (m *Member) MembershipAt(now time.Time) Membership {
 	return MembershipExpired
 }
 
-// MembershipEnd is the last day of the latest period, nil when open-ended or
+// Annotate fills the computed membership fields for the day of now.
+func (m *Member) Annotate(now time.Time) {
+	m.Membership = m.MembershipAt(now)
+	m.MembershipEnd = m.LastDay()
+}
+
+// LastDay is the last day of the latest period, nil when open-ended or
 // when there is no period.
-func (m *Member) MembershipEnd() *Date {
+func (m *Member) LastDay() *Date {
 	var end *Date
 	for _, p := range m.Periods {
 		if p.End == nil {

@@ -25,6 +25,15 @@ type resource[T, I any] struct {
 	delete    func(context.Context, registry.Actor, int64) error
 	adminOnly bool // writes need the admin role, not only technical-officer
 	queries   []string
+	// present completes an object before it is sent (computed fields).
+	present func(*T)
+}
+
+func (res *resource[T, I]) show(obj *T) *T {
+	if res.present != nil {
+		res.present(obj)
+	}
+	return obj
 }
 
 type listResponse[T any] struct {
@@ -58,6 +67,9 @@ func register[T, I any](s *Server, res resource[T, I]) {
 			if items == nil {
 				items = []T{}
 			}
+			for i := range items {
+				res.show(&items[i])
+			}
 			writeJSON(w, http.StatusOK, listResponse[T]{Items: items})
 		})
 	s.handle("POST "+base, "Create a "+res.name, inTyp, typ, nil, func(w http.ResponseWriter, r *http.Request) {
@@ -76,7 +88,7 @@ func register[T, I any](s *Server, res resource[T, I]) {
 			return
 		}
 		w.Header().Set("Location", base+"/"+strconv.FormatInt(res.id(&obj), 10))
-		writeJSON(w, http.StatusCreated, obj)
+		writeJSON(w, http.StatusCreated, res.show(&obj))
 	})
 	s.handle("GET "+item, "Show a "+res.name+" ("+res.refHelp+")", nil, typ, nil, func(w http.ResponseWriter, r *http.Request) {
 		obj, err := res.find(r.Context(), r.PathValue("ref"))
@@ -84,7 +96,7 @@ func register[T, I any](s *Server, res resource[T, I]) {
 			s.fail(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, obj)
+		writeJSON(w, http.StatusOK, res.show(&obj))
 	})
 	s.handle("PATCH "+item, "Edit a "+res.name+"; absent fields are left as they are", inTyp, typ, nil, func(w http.ResponseWriter, r *http.Request) {
 		if res.adminOnly && !callerOf(r).isAdmin() {
@@ -106,7 +118,7 @@ func register[T, I any](s *Server, res resource[T, I]) {
 			s.fail(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, obj)
+		writeJSON(w, http.StatusOK, res.show(&obj))
 	})
 	s.handle("DELETE "+item, "Delete a "+res.name, nil, nil, nil, func(w http.ResponseWriter, r *http.Request) {
 		if res.adminOnly && !callerOf(r).isAdmin() {

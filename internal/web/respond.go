@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"maillon/internal/registry"
 )
@@ -37,7 +38,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, registry.ErrNotFound):
 		writeJSON(w, http.StatusNotFound, apiError{Error: err.Error()})
 	case errors.Is(err, registry.ErrConflict), errors.Is(err, registry.ErrInUse), errors.Is(err, registry.ErrExhausted):
-		writeJSON(w, http.StatusConflict, apiError{Error: err.Error()})
+		writeJSON(w, http.StatusConflict, apiError{Error: plain(err)})
 	case errors.Is(err, registry.ErrUnauthenticated):
 		writeJSON(w, http.StatusUnauthorized, apiError{Error: err.Error()})
 	case errors.Is(err, errForbidden):
@@ -46,6 +47,16 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.opt.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		writeJSON(w, http.StatusInternalServerError, apiError{Error: "internal error (see the daemon's log)"})
 	}
+}
+
+// plain drops the sentinel's name that wrapping leaves at the end of a
+// message ("...overlaps 198.51.100.0/25: conflict"): the status code says it.
+func plain(err error) string {
+	msg := err.Error()
+	for _, sentinel := range []error{registry.ErrConflict, registry.ErrInUse} {
+		msg = strings.TrimSuffix(msg, ": "+sentinel.Error())
+	}
+	return msg
 }
 
 var (

@@ -47,7 +47,8 @@ func (s *Server) routes() {
 			return r.ListMembers(ctx, opt)
 		},
 		find: reg.FindMember, id: func(m *registry.Member) int64 { return m.ID },
-		create: reg.CreateMember, update: reg.UpdateMember, delete: reg.DeleteMember,
+		present: func(m *registry.Member) { m.Annotate(reg.Now()) },
+		create:  reg.CreateMember, update: reg.UpdateMember, delete: reg.DeleteMember,
 	})
 	register(s, resource[registry.Subscription, registry.SubscriptionInput]{
 		path: "subscriptions", name: "subscription", refHelp: "id, login, IP address or MAC address",
