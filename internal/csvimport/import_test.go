@@ -14,6 +14,7 @@ import (
 	"maillon/internal/registry"
 	"maillon/internal/secret"
 	"maillon/internal/store"
+	"maillon/internal/testenv"
 )
 
 var admin = registry.Actor{Name: "import-test"}
@@ -26,12 +27,30 @@ type fixture struct {
 	reg *registry.Service
 }
 
-// newFixture opens a fresh SQLite registry with two sites, pools and one
-// existing member with a line (for conflicts with what is already there).
-func newFixture(t *testing.T) *fixture {
+// engines runs a test on SQLite and on PostgreSQL (skipped on a machine
+// without the test cluster, a failure in CI): a failed statement aborts a
+// PostgreSQL transaction, SQLite's does not, and all-or-nothing must hold
+// on both.
+var engines = []struct {
+	name string
+	url  func(t *testing.T) string
+}{
+	{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "maillon.db") }},
+	{"postgres", func(t *testing.T) string { return testenv.FreshPostgresDB(t) }},
+}
+
+func forEachEngine(t *testing.T, fn func(t *testing.T, f *fixture)) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) { fn(t, newFixture(t, e.url(t))) })
+	}
+}
+
+// newFixture opens a fresh registry with two sites, pools and one existing
+// member with a line (for conflicts with what is already there).
+func newFixture(t *testing.T, url string) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "maillon.db"))
+	st, err := store.Open(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,97 +120,99 @@ Noé Claes,noe.claes@example.org,,,,,archived,2023-01-01,2023-12-31,,,,,,
 `
 
 func TestMembersGoodFile(t *testing.T) {
-	f := newFixture(t)
-	var calls [][2]int
-	n, err := csvimport.Members(f.ctx, f.reg, admin, strings.NewReader(goodMembers), func(done, total int) {
-		calls = append(calls, [2]int{done, total})
+	forEachEngine(t, func(t *testing.T, f *fixture) {
+		var calls [][2]int
+		n, err := csvimport.Members(f.ctx, f.reg, admin, strings.NewReader(goodMembers), func(done, total int) {
+			calls = append(calls, [2]int{done, total})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 4 {
+			t.Fatalf("created %d, want 4", n)
+		}
+		if len(calls) == 0 || calls[len(calls)-1] != [2]int{4, 4} {
+			t.Errorf("progress calls %v, want to end with [4 4]", calls)
+		}
+		if m, s := f.counts(); m != 5 || s != 3 {
+			t.Errorf("%d members and %d subscriptions, want 5 and 3", m, s)
+		}
+		err = f.reg.Read(f.ctx, func(r registry.Reader) error {
+			lou, err := r.GetMemberByEmail(f.ctx, "lou.peeters@example.net")
+			if err != nil {
+				return err
+			}
+			if lou.SiteID == nil || lou.Room != "A101" || lou.Notes != "étudiante" || len(lou.Periods) != 1 || lou.Periods[0].End.String() != "2026-08-31" {
+				t.Errorf("Lou = %+v", lou)
+			}
+			sacha, err := r.GetMemberByEmail(f.ctx, "sacha@example.com")
+			if err != nil {
+				return err
+			}
+			if sacha.State != registry.MemberSuspended || sacha.Periods[0].Start.String() != "2024-09-01" || sacha.Notes != `note with "quotes", and a comma` {
+				t.Errorf("Sacha = %+v", sacha)
+			}
+			line, err := r.GetSubscriptionByLogin(f.ctx, "p1f9bd1@DEMO")
+			if err != nil {
+				return err
+			}
+			if line.Kind != registry.KindPPP || line.UpstreamRef != "VX-FTTH-8100466" || line.MAC != "bc:24:11:d5:fe:0e" || len(line.Addresses) != 3 || !line.PasswordSet {
+				t.Errorf("line = %+v", line)
+			}
+			room, err := r.GetSubscriptionByLogin(f.ctx, "rives-a101")
+			if err != nil {
+				return err
+			}
+			if room.Kind != registry.KindRoomPort || room.MemberID != lou.ID || room.MAC != "aa:bb:cc:00:01:01" || len(room.Addresses) != 0 {
+				t.Errorf("room port = %+v", room)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n != 4 {
-		t.Fatalf("created %d, want 4", n)
-	}
-	if len(calls) == 0 || calls[len(calls)-1] != [2]int{4, 4} {
-		t.Errorf("progress calls %v, want to end with [4 4]", calls)
-	}
-	if m, s := f.counts(); m != 5 || s != 3 {
-		t.Errorf("%d members and %d subscriptions, want 5 and 3", m, s)
-	}
-	err = f.reg.Read(f.ctx, func(r registry.Reader) error {
-		lou, err := r.GetMemberByEmail(f.ctx, "lou.peeters@example.net")
-		if err != nil {
-			return err
-		}
-		if lou.SiteID == nil || lou.Room != "A101" || lou.Notes != "étudiante" || len(lou.Periods) != 1 || lou.Periods[0].End.String() != "2026-08-31" {
-			t.Errorf("Lou = %+v", lou)
-		}
-		sacha, err := r.GetMemberByEmail(f.ctx, "sacha@example.com")
-		if err != nil {
-			return err
-		}
-		if sacha.State != registry.MemberSuspended || sacha.Periods[0].Start.String() != "2024-09-01" || sacha.Notes != `note with "quotes", and a comma` {
-			t.Errorf("Sacha = %+v", sacha)
-		}
-		line, err := r.GetSubscriptionByLogin(f.ctx, "p1f9bd1@DEMO")
-		if err != nil {
-			return err
-		}
-		if line.Kind != registry.KindPPP || line.UpstreamRef != "VX-FTTH-8100466" || line.MAC != "bc:24:11:d5:fe:0e" || len(line.Addresses) != 3 || !line.PasswordSet {
-			t.Errorf("line = %+v", line)
-		}
-		room, err := r.GetSubscriptionByLogin(f.ctx, "rives-a101")
-		if err != nil {
-			return err
-		}
-		if room.Kind != registry.KindRoomPort || room.MemberID != lou.ID || room.MAC != "aa:bb:cc:00:01:01" || len(room.Addresses) != 0 {
-			t.Errorf("room port = %+v", room)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 func TestMembersBOMSemicolonCRLF(t *testing.T) {
-	f := newFixture(t)
-	csv := "\ufeffNom;Email\r\n"
-	if _, err := f.members(csv); err == nil || !strings.Contains(err.Error(), `unknown column "Nom"`) {
-		t.Errorf("French header: %v", err)
-	}
-	csv = "\ufeffName;E-mail;Membership Start;Login;Password\r\n" +
-		"Élise Lefèvre;elise@example.org;01/10/2025;p61b8df@DEMO;elise-password\r\n" +
-		"\r\n" + // a blank line is skipped
-		"Jonas Maes;jonas@example.org;2025-10-02;;\r\n"
-	csv = strings.Replace(csv, "E-mail", "Email", 1)
-	n, err := f.members(csv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n != 2 {
-		t.Fatalf("created %d, want 2", n)
-	}
-	err = f.reg.Read(f.ctx, func(r registry.Reader) error {
-		m, err := r.GetMemberByEmail(f.ctx, "elise@example.org")
+	forEachEngine(t, func(t *testing.T, f *fixture) {
+		csv := "\ufeffNom;Email\r\n"
+		if _, err := f.members(csv); err == nil || !strings.Contains(err.Error(), `unknown column "Nom"`) {
+			t.Errorf("French header: %v", err)
+		}
+		csv = "\ufeffName;E-mail;Membership Start;Login;Password\r\n" +
+			"Élise Lefèvre;elise@example.org;01/10/2025;p61b8df@DEMO;elise-password\r\n" +
+			"\r\n" + // a blank line is skipped
+			"Jonas Maes;jonas@example.org;2025-10-02;;\r\n"
+		csv = strings.Replace(csv, "E-mail", "Email", 1)
+		n, err := f.members(csv)
 		if err != nil {
-			return err
+			t.Fatal(err)
 		}
-		if m.Name != "Élise Lefèvre" || m.Periods[0].Start.String() != "2025-10-01" {
-			t.Errorf("member = %+v", m)
+		if n != 2 {
+			t.Fatalf("created %d, want 2", n)
 		}
-		s, err := r.GetSubscriptionByLogin(f.ctx, "p61b8df@DEMO")
+		err = f.reg.Read(f.ctx, func(r registry.Reader) error {
+			m, err := r.GetMemberByEmail(f.ctx, "elise@example.org")
+			if err != nil {
+				return err
+			}
+			if m.Name != "Élise Lefèvre" || m.Periods[0].Start.String() != "2025-10-01" {
+				t.Errorf("member = %+v", m)
+			}
+			s, err := r.GetSubscriptionByLogin(f.ctx, "p61b8df@DEMO")
+			if err != nil {
+				return err
+			}
+			if p, err := f.reg.Password(&s); err != nil || p != "elise-password" {
+				t.Errorf("password %q, %v (the CR must not stick to it)", p, err)
+			}
+			return nil
+		})
 		if err != nil {
-			return err
+			t.Fatal(err)
 		}
-		if p, err := f.reg.Password(&s); err != nil || p != "elise-password" {
-			t.Errorf("password %q, %v (the CR must not stick to it)", p, err)
-		}
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestMembersBadLines: each kind of bad line gives a *LineError naming the
@@ -236,25 +257,26 @@ func TestMembersBadLines(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := newFixture(t)
-			m0, s0 := f.counts()
-			n, err := f.members(c.csv)
-			if err == nil {
-				t.Fatalf("no error (created %d)", n)
-			}
-			var le *csvimport.LineError
-			if !errors.As(err, &le) {
-				t.Fatalf("error %v (%T) is not a *LineError", err, err)
-			}
-			if le.Line != c.line || !strings.Contains(err.Error(), c.want) {
-				t.Errorf("error %q, want line %d and %q", err, c.line, c.want)
-			}
-			if n != 0 {
-				t.Errorf("created %d on failure", n)
-			}
-			if m, s := f.counts(); m != m0 || s != s0 {
-				t.Errorf("registry changed: %d members, %d subscriptions (was %d, %d)", m, s, m0, s0)
-			}
+			forEachEngine(t, func(t *testing.T, f *fixture) {
+				m0, s0 := f.counts()
+				n, err := f.members(c.csv)
+				if err == nil {
+					t.Fatalf("no error (created %d)", n)
+				}
+				var le *csvimport.LineError
+				if !errors.As(err, &le) {
+					t.Fatalf("error %v (%T) is not a *LineError", err, err)
+				}
+				if le.Line != c.line || !strings.Contains(err.Error(), c.want) {
+					t.Errorf("error %q, want line %d and %q", err, c.line, c.want)
+				}
+				if n != 0 {
+					t.Errorf("created %d on failure", n)
+				}
+				if m, s := f.counts(); m != m0 || s != s0 {
+					t.Errorf("registry changed: %d members, %d subscriptions (was %d, %d)", m, s, m0, s0)
+				}
+			})
 		})
 	}
 }
@@ -266,124 +288,129 @@ func ok2(name, email, login, password, mac string) string {
 
 // TestValidationErrorsAreTyped: the CLI and the API point at the column.
 func TestValidationErrorsAreTyped(t *testing.T) {
-	f := newFixture(t)
-	_, err := f.members("name,email\nA,not-an-email\n")
-	var ve *registry.ValidationError
-	if !errors.As(err, &ve) || ve.Field != "email" || !errors.Is(err, registry.ErrInvalid) {
-		t.Fatalf("error %v: want a ValidationError on email", err)
-	}
+	forEachEngine(t, func(t *testing.T, f *fixture) {
+		_, err := f.members("name,email\nA,not-an-email\n")
+		var ve *registry.ValidationError
+		if !errors.As(err, &ve) || ve.Field != "email" || !errors.Is(err, registry.ErrInvalid) {
+			t.Fatalf("error %v: want a ValidationError on email", err)
+		}
+	})
 }
 
 func TestMembersExhaustedPoolRollsBack(t *testing.T) {
-	f := newFixture(t)
-	// Take the IPv4 pool down to its last addresses: 254 usable, one used.
-	var b strings.Builder
-	b.WriteString("name,email,login,password\n")
-	for i := range 254 {
-		fmt.Fprintf(&b, "M%d,m%d@example.org,p%d@DEMO,password-%d\n", i, i, i, i)
-	}
-	m0, s0 := f.counts()
-	_, err := f.members(b.String())
-	var le *csvimport.LineError
-	if !errors.As(err, &le) || le.Line != 255 || !errors.Is(err, registry.ErrExhausted) {
-		t.Fatalf("error %v, want pool exhausted on line 255", err)
-	}
-	if m, s := f.counts(); m != m0 || s != s0 {
-		t.Errorf("registry changed: %d members, %d subscriptions (was %d, %d)", m, s, m0, s0)
-	}
+	forEachEngine(t, func(t *testing.T, f *fixture) {
+		// Take the IPv4 pool down to its last addresses: 254 usable, one used.
+		var b strings.Builder
+		b.WriteString("name,email,login,password\n")
+		for i := range 254 {
+			fmt.Fprintf(&b, "M%d,m%d@example.org,p%d@DEMO,password-%d\n", i, i, i, i)
+		}
+		m0, s0 := f.counts()
+		_, err := f.members(b.String())
+		var le *csvimport.LineError
+		if !errors.As(err, &le) || le.Line != 255 || !errors.Is(err, registry.ErrExhausted) {
+			t.Fatalf("error %v, want pool exhausted on line 255", err)
+		}
+		if m, s := f.counts(); m != m0 || s != s0 {
+			t.Errorf("registry changed: %d members, %d subscriptions (was %d, %d)", m, s, m0, s0)
+		}
+	})
 }
 
 func TestProgressCadence(t *testing.T) {
-	f := newFixture(t)
-	var b strings.Builder
-	b.WriteString("name,email\n")
-	const total = 450
-	for i := range total {
-		fmt.Fprintf(&b, "M%d,m%d@example.org\n", i, i)
-	}
-	last := 0
-	_, err := csvimport.Members(f.ctx, f.reg, admin, strings.NewReader(b.String()), func(done, n int) {
-		if n != total {
-			t.Errorf("total %d, want %d", n, total)
+	forEachEngine(t, func(t *testing.T, f *fixture) {
+		var b strings.Builder
+		b.WriteString("name,email\n")
+		const total = 450
+		for i := range total {
+			fmt.Fprintf(&b, "M%d,m%d@example.org\n", i, i)
 		}
-		if done-last > total/100 && done-last > 1 {
-			t.Errorf("progress jumped from %d to %d (more than 1%%)", last, done)
+		last := 0
+		_, err := csvimport.Members(f.ctx, f.reg, admin, strings.NewReader(b.String()), func(done, n int) {
+			if n != total {
+				t.Errorf("total %d, want %d", n, total)
+			}
+			if done-last > total/100 && done-last > 1 {
+				t.Errorf("progress jumped from %d to %d (more than 1%%)", last, done)
+			}
+			last = done
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		last = done
+		if last != total {
+			t.Errorf("last progress %d, want %d", last, total)
+		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if last != total {
-		t.Errorf("last progress %d, want %d", last, total)
-	}
 }
 
 func TestMembersCancelled(t *testing.T) {
-	f := newFixture(t)
-	ctx, cancel := context.WithCancel(f.ctx)
-	cancel()
-	m0, _ := f.counts()
-	_, err := csvimport.Members(ctx, f.reg, admin, strings.NewReader("name,email\nA,a@example.org\n"), nil)
-	if !errors.Is(err, context.Canceled) {
-		t.Errorf("error %v, want context.Canceled", err)
-	}
-	if m, _ := f.counts(); m != m0 {
-		t.Errorf("registry changed")
-	}
+	forEachEngine(t, func(t *testing.T, f *fixture) {
+		ctx, cancel := context.WithCancel(f.ctx)
+		cancel()
+		m0, _ := f.counts()
+		_, err := csvimport.Members(ctx, f.reg, admin, strings.NewReader("name,email\nA,a@example.org\n"), nil)
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("error %v, want context.Canceled", err)
+		}
+		if m, _ := f.counts(); m != m0 {
+			t.Errorf("registry changed")
+		}
+	})
 }
 
 func TestSubscriptionsFile(t *testing.T) {
-	f := newFixture(t)
-	if _, err := f.members("name,email\nLou Peeters,lou@example.org\nSacha Dubois,sacha@example.org\n"); err != nil {
-		t.Fatal(err)
-	}
-	var sacha registry.Member
-	f.reg.Read(f.ctx, func(r registry.Reader) error {
-		var err error
-		sacha, err = r.GetMemberByEmail(f.ctx, "sacha@example.org")
-		return err
-	})
-	csv := "member;kind;login;password;state;upstream_ref;mac;vlan;site;notes\r\n" +
-		"LOU@example.org;;p1f9bd1@DEMO;lou-password;;VX-VDSL-8100001;;;PoP Caldarium;\r\n" +
-		"lou@example.org;vpn;vpn-lou;lou-vpn-password;suspended;;;;;abuse report\r\n" +
-		fmt.Sprintf("%d;room-port;rives-a102;;;;08-55-31-FA-75-4E;110;Résidence Les Rives;\r\n", sacha.ID)
-	n, err := csvimport.Subscriptions(f.ctx, f.reg, admin, strings.NewReader(csv), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n != 3 {
-		t.Fatalf("created %d, want 3", n)
-	}
-	err = f.reg.Read(f.ctx, func(r registry.Reader) error {
-		vpn, err := r.GetSubscriptionByLogin(f.ctx, "vpn-lou")
-		if err != nil {
+	forEachEngine(t, func(t *testing.T, f *fixture) {
+		if _, err := f.members("name,email\nLou Peeters,lou@example.org\nSacha Dubois,sacha@example.org\n"); err != nil {
+			t.Fatal(err)
+		}
+		var sacha registry.Member
+		f.reg.Read(f.ctx, func(r registry.Reader) error {
+			var err error
+			sacha, err = r.GetMemberByEmail(f.ctx, "sacha@example.org")
 			return err
-		}
-		if vpn.Kind != registry.KindVPN || vpn.State != registry.SubSuspended || vpn.Notes != "abuse report" || len(vpn.Addresses) != 3 {
-			t.Errorf("vpn = %+v", vpn)
-		}
-		room, err := r.GetSubscriptionByLogin(f.ctx, "rives-a102")
+		})
+		csv := "member;kind;login;password;state;upstream_ref;mac;vlan;site;notes\r\n" +
+			"LOU@example.org;;p1f9bd1@DEMO;lou-password;;VX-VDSL-8100001;;;PoP Caldarium;\r\n" +
+			"lou@example.org;vpn;vpn-lou;lou-vpn-password;suspended;;;;;abuse report\r\n" +
+			fmt.Sprintf("%d;room-port;rives-a102;;;;08-55-31-FA-75-4E;110;Résidence Les Rives;\r\n", sacha.ID)
+		n, err := csvimport.Subscriptions(f.ctx, f.reg, admin, strings.NewReader(csv), nil)
 		if err != nil {
-			return err
+			t.Fatal(err)
 		}
-		if room.MemberID != sacha.ID || room.VLAN != 110 || room.MAC != "08:55:31:fa:75:4e" || room.SiteID == nil {
-			t.Errorf("room = %+v", room)
+		if n != 3 {
+			t.Fatalf("created %d, want 3", n)
 		}
-		line, err := r.GetSubscriptionByLogin(f.ctx, "p1f9bd1@DEMO")
-		if err != nil {
-			return err
-		}
-		for _, a := range line.Addresses {
-			if a.Role == registry.RoleIPv4 && !netip.MustParsePrefix("198.51.100.0/24").Contains(a.Block.Addr()) {
-				t.Errorf("line address %s", a.Block)
+		err = f.reg.Read(f.ctx, func(r registry.Reader) error {
+			vpn, err := r.GetSubscriptionByLogin(f.ctx, "vpn-lou")
+			if err != nil {
+				return err
 			}
+			if vpn.Kind != registry.KindVPN || vpn.State != registry.SubSuspended || vpn.Notes != "abuse report" || len(vpn.Addresses) != 3 {
+				t.Errorf("vpn = %+v", vpn)
+			}
+			room, err := r.GetSubscriptionByLogin(f.ctx, "rives-a102")
+			if err != nil {
+				return err
+			}
+			if room.MemberID != sacha.ID || room.VLAN != 110 || room.MAC != "08:55:31:fa:75:4e" || room.SiteID == nil {
+				t.Errorf("room = %+v", room)
+			}
+			line, err := r.GetSubscriptionByLogin(f.ctx, "p1f9bd1@DEMO")
+			if err != nil {
+				return err
+			}
+			for _, a := range line.Addresses {
+				if a.Role == registry.RoleIPv4 && !netip.MustParsePrefix("198.51.100.0/24").Contains(a.Block.Addr()) {
+					t.Errorf("line address %s", a.Block)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 func TestSubscriptionsBadLines(t *testing.T) {
@@ -408,16 +435,17 @@ func TestSubscriptionsBadLines(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := newFixture(t)
-			_, s0 := f.counts()
-			_, err := csvimport.Subscriptions(f.ctx, f.reg, admin, strings.NewReader(c.csv), nil)
-			var le *csvimport.LineError
-			if !errors.As(err, &le) || le.Line != c.line || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("error %v, want line %d and %q", err, c.line, c.want)
-			}
-			if _, s := f.counts(); s != s0 {
-				t.Errorf("registry changed: %d subscriptions, was %d", s, s0)
-			}
+			forEachEngine(t, func(t *testing.T, f *fixture) {
+				_, s0 := f.counts()
+				_, err := csvimport.Subscriptions(f.ctx, f.reg, admin, strings.NewReader(c.csv), nil)
+				var le *csvimport.LineError
+				if !errors.As(err, &le) || le.Line != c.line || !strings.Contains(err.Error(), c.want) {
+					t.Fatalf("error %v, want line %d and %q", err, c.line, c.want)
+				}
+				if _, s := f.counts(); s != s0 {
+					t.Errorf("registry changed: %d subscriptions, was %d", s, s0)
+				}
+			})
 		})
 	}
 }
