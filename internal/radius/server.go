@@ -24,6 +24,11 @@ type Config struct {
 
 	Workers   int // request workers; default GOMAXPROCS
 	QueueSize int // requests waiting for a worker before shedding; default 4096
+	// ReadBuffer is the sockets' receive buffer (SO_RCVBUF), so that a
+	// burst (the midnight reconnect storm) waits in the kernel instead of
+	// being dropped there uncounted; default 4 MiB, capped by the kernel's
+	// net.core.rmem_max.
+	ReadBuffer int
 
 	// RetransmitWindow is how long replies are kept for retransmissions
 	// (RFC 5080 §2.2.2); default 30s, longer than a NAS's retry span.
@@ -75,6 +80,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.QueueSize <= 0 {
 		c.QueueSize = 4096
+	}
+	if c.ReadBuffer <= 0 {
+		c.ReadBuffer = 4 << 20
 	}
 	if c.RetransmitWindow <= 0 {
 		c.RetransmitWindow = 30 * time.Second
@@ -207,10 +215,10 @@ func (s *Server) Serve(ctx context.Context, authConn, acctConn net.PacketConn) e
 	}
 	var auth, acct *listener
 	if authConn != nil {
-		auth = newListener(authConn)
+		auth = s.newListener(authConn)
 	}
 	if acctConn != nil {
-		acct = newListener(acctConn)
+		acct = s.newListener(acctConn)
 		acct.acct = true
 	}
 	var committerDone chan struct{}
@@ -280,9 +288,14 @@ type listener struct {
 	udp  *net.UDPConn // fast path without net.Addr allocations
 }
 
-func newListener(pc net.PacketConn) *listener {
+func (s *Server) newListener(pc net.PacketConn) *listener {
 	l := &listener{pc: pc}
 	l.udp, _ = pc.(*net.UDPConn)
+	if l.udp != nil {
+		if err := l.udp.SetReadBuffer(s.cfg.ReadBuffer); err != nil {
+			s.log.Warn("radius: cannot enlarge the receive buffer", "addr", pc.LocalAddr().String(), "err", err)
+		}
+	}
 	return l
 }
 
