@@ -572,6 +572,18 @@ func (w *worker) logAccess(c *clientEntry, src netip.AddrPort, p *packet, r *aut
 	if !r.out.accepted() {
 		level = slog.LevelInfo
 	}
+	// A line's credentials used from another physical line (the
+	// aggregator's ADSL-Agent-Circuit-Id differs from the registry's) is
+	// allowed but worth a warning: a shared or stolen password, or a
+	// registry to update.
+	var circuit []byte
+	mismatch := false
+	if r.sub != nil && r.sub.Circuit != "" && r.out.accepted() {
+		if v, ok := p.vendor(vendorADSLForum, adslCircuitID); ok && string(v) != r.sub.Circuit {
+			circuit, mismatch = v, true
+			level = slog.LevelWarn
+		}
+	}
 	ctx := context.Background()
 	if !log.Enabled(ctx, level) {
 		return
@@ -590,6 +602,9 @@ func (w *worker) logAccess(c *clientEntry, src netip.AddrPort, p *packet, r *aut
 	if r.vlan != "" {
 		attrs = append(attrs, slog.String("vlan", r.vlan))
 	}
+	if mismatch {
+		attrs = append(attrs, slog.String("circuit", printable(circuit)), slog.String("registry_circuit", r.sub.Circuit))
+	}
 	if !r.out.accepted() {
 		attrs = append(attrs, slog.String("reason", r.out.msg))
 		if r.out == outExpired && r.sub != nil && r.sub.MembershipReason != "" {
@@ -597,8 +612,11 @@ func (w *worker) logAccess(c *clientEntry, src netip.AddrPort, p *packet, r *aut
 		}
 	}
 	msg := "radius: access accept"
-	if !r.out.accepted() {
+	switch {
+	case !r.out.accepted():
 		msg = "radius: access reject"
+	case mismatch:
+		msg = "radius: access accept from another line than the registry's"
 	}
 	log.LogAttrs(ctx, level, msg, attrs...)
 }

@@ -774,3 +774,20 @@ func TestShedsOverload(t *testing.T) {
 		t.Errorf("overload drops = %v", got)
 	}
 }
+
+func TestLoginFromAnotherLineIsLogged(t *testing.T) {
+	ts := startServer(t, Config{}, testInput(MANever))
+	for _, circuit := range []string{"F02MAR00006 eth 1/1/13/16/54/1/1:10", "ELSEWHERE 1/1/1"} {
+		p := papRequest(t, "p1f9bd1@NEUTRINET", "trace-password")
+		sub := append([]byte{adslCircuitID, byte(2 + len(circuit))}, circuit...)
+		p.Add(rfc2865.VendorSpecific_Type, append(binary.BigEndian.AppendUint32(nil, vendorADSLForum), sub...))
+		raw := encodeRequest(t, p, false)
+		if rep := parseReply(t, exchange(t, ts.auth, raw, 2*time.Second), raw, testSecret); rep.Code != radius.CodeAccessAccept {
+			t.Fatalf("circuit %q: %v", circuit, rep.Code)
+		}
+	}
+	logs := ts.logs.String()
+	if strings.Count(logs, "another line") != 1 || !strings.Contains(logs, `circuit="ELSEWHERE 1/1/1"`) {
+		t.Errorf("want one warning for the other line:\n%s", logs)
+	}
+}
