@@ -8,7 +8,7 @@ func TestBrokerDropsRepeatsAndSignalsOverflow(t *testing.T) {
 	defer stop()
 	b.Publish(Event{Seq: 1, Entity: "member", ID: 7})
 	b.Publish(Event{Seq: 1, Entity: "member", ID: 7}) // the same change, from NOTIFY
-	b.Publish(Event{Entity: EntityAll})              // no sequence: never a repeat
+	b.Publish(Event{Entity: EntityAll})               // no sequence: never a repeat
 	if e := <-ch; e.Seq != 1 {
 		t.Fatalf("first event = %+v", e)
 	}
