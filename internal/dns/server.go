@@ -44,9 +44,10 @@ type Server struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	udp, tcp *mdns.Server
-	udpAddr  net.Addr
-	tcpAddr  net.Addr
+	udpConn *net.UDPConn
+	tcp     *mdns.Server
+	udpAddr net.Addr
+	tcpAddr net.Addr
 }
 
 // NewServer returns a server with an empty snapshot; call Update, then Start.
@@ -132,7 +133,7 @@ func (s *Server) Start() error {
 		return fmt.Errorf("dns: listen tcp %s: %w", pc.LocalAddr(), err)
 	}
 	s.udpAddr, s.tcpAddr = pc.LocalAddr(), ln.Addr()
-	keys := keyring{s}
+	s.udpConn = pc.(*net.UDPConn)
 	accept := func(h mdns.Header) mdns.MsgAcceptAction {
 		// Let updates and notifies through: they are answered, not dropped.
 		if h.Bits&(1<<15) != 0 {
@@ -140,21 +141,24 @@ func (s *Server) Start() error {
 		}
 		return mdns.MsgAccept
 	}
-	s.udp = &mdns.Server{PacketConn: pc, Handler: s, TsigProvider: keys, MsgAcceptFunc: accept, UDPSize: 4096}
-	s.tcp = &mdns.Server{Listener: ln, Handler: s, TsigProvider: keys, MsgAcceptFunc: accept,
+	s.tcp = &mdns.Server{Listener: ln, Handler: s, TsigProvider: keyring{s}, MsgAcceptFunc: accept,
 		ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: func() time.Duration { return 10 * time.Second }}
-	started := make(chan struct{}, 2)
-	for _, srv := range []*mdns.Server{s.udp, s.tcp} {
-		srv.NotifyStartedFunc = func() { started <- struct{}{} }
+	started := make(chan struct{})
+	s.tcp.NotifyStartedFunc = func() { close(started) }
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.tcp.ActivateAndServe(); err != nil && s.ctx.Err() == nil {
+			s.log.Error("dns tcp server stopped", "err", err)
+		}
+	}()
+	for range udpWorkers() {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			if err := srv.ActivateAndServe(); err != nil && s.ctx.Err() == nil {
-				s.log.Error("dns server stopped", "err", err)
-			}
+			s.serveUDP(s.udpConn)
 		}()
 	}
-	<-started
 	<-started
 	return nil
 }
@@ -171,11 +175,14 @@ func (s *Server) Addr() string {
 func (s *Server) Stop(ctx context.Context) error {
 	s.cancel()
 	var errs []error
-	for _, srv := range []*mdns.Server{s.udp, s.tcp} {
-		if srv != nil {
-			if err := srv.ShutdownContext(ctx); err != nil {
-				errs = append(errs, err)
-			}
+	if s.udpConn != nil {
+		if err := s.udpConn.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if s.tcp != nil {
+		if err := s.tcp.ShutdownContext(ctx); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	done := make(chan struct{})
@@ -211,20 +218,6 @@ func addrOf(a net.Addr) netip.Addr {
 func (s *Server) ServeDNS(w mdns.ResponseWriter, req *mdns.Msg) {
 	_, tcp := w.RemoteAddr().(*net.TCPAddr)
 	src := addrOf(w.RemoteAddr())
-	if !tcp && s.rrl != nil {
-		switch s.rrl.check(src, time.Now()) {
-		case rrlDrop:
-			return
-		case rrlSlip:
-			// A truncated empty reply makes a real client retry over TCP,
-			// which a spoofed victim never does.
-			m := new(mdns.Msg)
-			m.SetReply(req)
-			m.Truncated = true
-			w.WriteMsg(m)
-			return
-		}
-	}
 	var tsigKey string
 	if t := req.IsTsig(); t != nil {
 		if w.TsigStatus() != nil {

@@ -17,6 +17,7 @@ type Snapshot struct {
 	Problems []string // records and allocations skipped, with the reason
 	config   string   // the configuration the zones were built with
 	cache    *cache   // what each input gave, for the next Build
+	replies  replyCache
 }
 
 // Zone is one zone of a Snapshot.

@@ -1,0 +1,349 @@
+package dns
+
+import (
+	"encoding/binary"
+	"errors"
+	"net"
+	"net/netip"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	mdns "github.com/miekg/dns"
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+)
+
+// The UDP path is maillon's own rather than miekg/dns's server, which starts
+// a goroutine and unpacks a message per packet: here a few goroutines read
+// the socket, and a plain query whose answer was computed before is served
+// from a per-snapshot cache of packed replies, patched with the query's ID,
+// RD bit and name case. Anything unusual (TSIG, NOTIFY, odd sections) takes
+// the full path through ServeDNS.
+
+// maxCached bounds the reply cache of a snapshot, so that random names
+// cannot grow it without end; past it, replies are computed every time.
+const maxCached = 200000
+
+type replyCache struct {
+	mu sync.RWMutex
+	m  map[string][]byte
+}
+
+func (c *replyCache) get(k []byte) []byte {
+	c.mu.RLock()
+	b := c.m[string(k)]
+	c.mu.RUnlock()
+	return b
+}
+
+func (c *replyCache) put(k []byte, b []byte) {
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[string][]byte{}
+	}
+	if len(c.m) < maxCached {
+		c.m[string(k)] = b
+	}
+	c.mu.Unlock()
+}
+
+// plainQuery is what the fast path reads of a packet.
+type plainQuery struct {
+	id     uint16
+	rd     bool
+	qname  []byte // wire format, as sent
+	qtype  uint16
+	qclass uint16
+	edns   bool
+	size   int
+	do     bool
+}
+
+var errSlow = errors.New("needs the full path")
+
+// parseQuery reads a plain query: one question, no answer or authority,
+// at most an OPT record; anything else is left to the full path.
+func parseQuery(p []byte) (plainQuery, error) {
+	var q plainQuery
+	if len(p) < 12 {
+		return q, errSlow
+	}
+	flags := binary.BigEndian.Uint16(p[2:])
+	// QR=0, opcode QUERY, no TC.
+	if flags&0xfa00 != 0 {
+		return q, errSlow
+	}
+	if binary.BigEndian.Uint16(p[4:]) != 1 || binary.BigEndian.Uint16(p[6:]) != 0 || binary.BigEndian.Uint16(p[8:]) != 0 {
+		return q, errSlow
+	}
+	ar := binary.BigEndian.Uint16(p[10:])
+	if ar > 1 {
+		return q, errSlow
+	}
+	q.id = binary.BigEndian.Uint16(p)
+	q.rd = flags&0x0100 != 0
+	off := 12
+	for {
+		if off >= len(p) {
+			return q, errSlow
+		}
+		l := int(p[off])
+		if l == 0 {
+			off++
+			break
+		}
+		if l > 63 || off+1+l > len(p) || off+1+l-12 > 254 {
+			return q, errSlow // compression pointers and long names too
+		}
+		off += 1 + l
+	}
+	q.qname = p[12:off]
+	if off+4 > len(p) {
+		return q, errSlow
+	}
+	q.qtype = binary.BigEndian.Uint16(p[off:])
+	q.qclass = binary.BigEndian.Uint16(p[off+2:])
+	off += 4
+	q.size = 512
+	if ar == 1 {
+		// OPT: root name, type 41, class = UDP size, TTL = rcode, version,
+		// flags; its options are ignored, as on the full path.
+		if off+11 > len(p) || p[off] != 0 || binary.BigEndian.Uint16(p[off+1:]) != mdns.TypeOPT {
+			return q, errSlow
+		}
+		q.edns = true
+		q.size = int(binary.BigEndian.Uint16(p[off+3:]))
+		if p[off+5] != 0 || p[off+6] != 0 { // extended rcode, version
+			return q, errSlow
+		}
+		q.do = p[off+7]&0x80 != 0
+		rdlen := int(binary.BigEndian.Uint16(p[off+9:]))
+		off += 11 + rdlen
+	}
+	if off != len(p) {
+		return q, errSlow
+	}
+	switch q.qtype {
+	case mdns.TypeAXFR, mdns.TypeIXFR, mdns.TypeANY, mdns.TypeOPT, mdns.TypeTSIG:
+		return q, errSlow
+	}
+	return q, nil
+}
+
+// cacheKey is the lowercased name, type, class and what shapes the reply.
+func (q *plainQuery) cacheKey(buf []byte, maxUDP int) []byte {
+	buf = buf[:0]
+	for _, c := range q.qname {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf = append(buf, c)
+	}
+	size := 0
+	if q.edns {
+		size = min(max(q.size, 512), maxUDP)
+	}
+	var do byte
+	if q.do {
+		do = 1
+	}
+	return append(buf, byte(q.qtype>>8), byte(q.qtype), byte(q.qclass>>8), byte(q.qclass), byte(size>>8), byte(size), do)
+}
+
+// fast answers a plain query from the snapshot's reply cache, filling it on
+// a miss. It returns nil when the full path must answer.
+func (s *Server) fast(snap *Snapshot, p []byte, out, keyBuf []byte, src netip.Addr) ([]byte, []byte) {
+	q, err := parseQuery(p)
+	if err != nil {
+		return nil, keyBuf
+	}
+	keyBuf = q.cacheKey(keyBuf, s.cfg.MaxUDPSize)
+	b := snap.replies.get(keyBuf)
+	if b == nil {
+		req := new(mdns.Msg)
+		if err := req.Unpack(p); err != nil {
+			return nil, keyBuf
+		}
+		m := s.respond(snap, req, src, "", false)
+		if m == nil {
+			return nil, keyBuf
+		}
+		m.Id = 0
+		m.RecursionDesired = false
+		if b, err = m.Pack(); err != nil {
+			return nil, keyBuf
+		}
+		snap.replies.put(keyBuf, b)
+	}
+	out = append(out[:0], b...)
+	binary.BigEndian.PutUint16(out, q.id)
+	if q.rd {
+		out[2] |= 0x01
+	}
+	copy(out[12:], q.qname) // the client's case (RFC 4343, and 0x20 resolvers)
+	return out, keyBuf
+}
+
+// batchSize is how many packets one recvmmsg/sendmmsg moves: system calls
+// are most of the cost of a small UDP answer.
+const batchSize = 32
+
+// batchConn is what ipv4.PacketConn and ipv6.PacketConn share.
+type batchConn interface {
+	ReadBatch(ms []ipv4.Message, flags int) (int, error)
+	WriteBatch(ms []ipv4.Message, flags int) (int, error)
+}
+
+func newBatchConn(conn *net.UDPConn) batchConn {
+	if a, ok := conn.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() == nil {
+		return ipv6.NewPacketConn(conn)
+	}
+	return ipv4.NewPacketConn(conn)
+}
+
+// serveUDP reads and answers packets until the socket is closed.
+func (s *Server) serveUDP(conn *net.UDPConn) {
+	bc := newBatchConn(conn)
+	in := make([]ipv4.Message, batchSize)
+	out := make([]ipv4.Message, batchSize)
+	for i := range in {
+		in[i].Buffers = [][]byte{make([]byte, 4096)}
+		out[i].Buffers = [][]byte{make([]byte, 0, 4096)}
+	}
+	key := make([]byte, 0, 300)
+	for {
+		n, err := bc.ReadBatch(in, 0)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		snap := s.snap.Load()
+		now := time.Time{}
+		if s.rrl != nil {
+			now = time.Now()
+		}
+		k := 0
+		for i := range in[:n] {
+			m := &in[i]
+			p := m.Buffers[0][:m.N]
+			from, ok := m.Addr.(*net.UDPAddr)
+			if !ok || m.N < 12 || m.Flags&syscall.MSG_TRUNC != 0 {
+				continue // no header, or larger than any query: no reply
+			}
+			ap := from.AddrPort()
+			src := ap.Addr().Unmap()
+			if s.rrl != nil {
+				switch s.rrl.check(src, now) {
+				case rrlDrop:
+					continue
+				case rrlSlip:
+					s.slip(conn, p, ap)
+					continue
+				}
+			}
+			var resp []byte
+			resp, key = s.fast(snap, p, out[k].Buffers[0], key, src)
+			if resp == nil {
+				s.slowUDP(conn, p, ap)
+				continue
+			}
+			out[k].Buffers[0] = resp
+			out[k].Addr = m.Addr
+			k++
+		}
+		for sent := 0; sent < k; {
+			w, err := bc.WriteBatch(out[sent:k], 0)
+			if err != nil {
+				if errors.Is(err, net.ErrClosed) {
+					return
+				}
+				sent++ // skip the message the kernel refused
+				continue
+			}
+			sent += w
+		}
+	}
+}
+
+// slip answers a rate-limited query with an empty truncated reply, which
+// makes a real client retry over TCP, and which a spoofed victim never does.
+func (s *Server) slip(conn *net.UDPConn, p []byte, from netip.AddrPort) {
+	req := new(mdns.Msg)
+	if req.Unpack(p) != nil || req.Response {
+		return
+	}
+	m := new(mdns.Msg)
+	m.SetReply(req)
+	m.Truncated = true
+	if b, err := m.Pack(); err == nil {
+		conn.WriteToUDPAddrPort(b, from)
+	}
+}
+
+// slowUDP answers one packet through ServeDNS, as miekg/dns's server would:
+// unpack (FORMERR when only the header parses), verify TSIG, sign replies.
+func (s *Server) slowUDP(conn *net.UDPConn, p []byte, from netip.AddrPort) {
+	w := &udpWriter{conn: conn, to: from, keys: keyring{s}}
+	req := new(mdns.Msg)
+	if err := req.Unpack(p); err != nil {
+		// Answer FORMERR when the header is readable and the packet a
+		// plainQuery, as miekg/dns does; stay silent on garbage and responses.
+		var h mdns.Msg
+		if len(p) < 12 || p[2]&0x80 != 0 {
+			return
+		}
+		h.Id = binary.BigEndian.Uint16(p)
+		h.Response = true
+		h.Opcode = int(p[2]>>3) & 0xf
+		h.Rcode = mdns.RcodeFormatError
+		w.WriteMsg(&h)
+		return
+	}
+	if req.Response {
+		return
+	}
+	if t := req.IsTsig(); t != nil {
+		w.tsigStatus = mdns.TsigVerifyWithProvider(p, w.keys, "", false)
+		w.requestMAC = t.MAC
+	}
+	s.ServeDNS(w, req)
+}
+
+// udpWriter is the mdns.ResponseWriter of the UDP full path.
+type udpWriter struct {
+	conn       *net.UDPConn
+	to         netip.AddrPort
+	keys       mdns.TsigProvider
+	tsigStatus error
+	requestMAC string
+}
+
+func (w *udpWriter) LocalAddr() net.Addr { return w.conn.LocalAddr() }
+func (w *udpWriter) RemoteAddr() net.Addr {
+	return net.UDPAddrFromAddrPort(w.to)
+}
+func (w *udpWriter) WriteMsg(m *mdns.Msg) error {
+	var b []byte
+	var err error
+	if m.IsTsig() != nil {
+		b, _, err = mdns.TsigGenerateWithProvider(m, w.keys, w.requestMAC, false)
+	} else {
+		b, err = m.Pack()
+	}
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}
+func (w *udpWriter) Write(b []byte) (int, error) { return w.conn.WriteToUDPAddrPort(b, w.to) }
+func (w *udpWriter) Close() error                { return nil }
+func (w *udpWriter) TsigStatus() error           { return w.tsigStatus }
+func (w *udpWriter) TsigTimersOnly(bool)         {}
+func (w *udpWriter) Hijack()                     {}
+
+func udpWorkers() int { return max(2, runtime.GOMAXPROCS(0)) }
