@@ -14,8 +14,10 @@ const maxChain = 8
 // authoritative-only server: referrals at delegations, CNAME chains inside the
 // zone, wildcards (RFC 4592), NXDOMAIN vs NODATA with the SOA for negative
 // caching (RFC 2308). It never recurses: a name outside every zone is REFUSED.
-// udp limits ANY (RFC 8482) to keep replies small.
-func (s *Snapshot) answer(m *mdns.Msg, qname string, qtype uint16, udp bool) {
+// udp limits ANY (RFC 8482) to keep replies small. It reports whether the
+// answer was synthesized from a wildcard, which is not worth caching: every
+// name under it gets its own.
+func (s *Snapshot) answer(m *mdns.Msg, qname string, qtype uint16, udp bool) (wild bool) {
 	z := s.find(qname)
 	if z == nil {
 		m.Rcode = mdns.RcodeRefused
@@ -40,7 +42,7 @@ func (s *Snapshot) answer(m *mdns.Msg, qname string, qtype uint16, udp bool) {
 			}
 			return
 		}
-		n, wild := z.nodes[target], false
+		n, synth := z.nodes[target], false
 		if n == nil {
 			n = z.wildcard(target)
 			if n == nil {
@@ -48,10 +50,10 @@ func (s *Snapshot) answer(m *mdns.Msg, qname string, qtype uint16, udp bool) {
 				m.Ns = append(m.Ns, z.negativeSOA())
 				return
 			}
-			wild = true
+			synth, wild = true, true
 		}
 		if cn := n.get(mdns.TypeCNAME); cn != nil && qtype != mdns.TypeCNAME {
-			m.Answer = appendOwned(m.Answer, cn, target, wild)
+			m.Answer = appendOwned(m.Answer, cn, target, synth)
 			next := strings.ToLower(cn[0].(*mdns.CNAME).Target)
 			if !below(next, z.origin) {
 				return // the resolver follows it elsewhere
@@ -66,7 +68,7 @@ func (s *Snapshot) answer(m *mdns.Msg, qname string, qtype uint16, udp bool) {
 				return
 			}
 			for _, set := range n.sets {
-				m.Answer = appendOwned(m.Answer, set.rrs, target, wild)
+				m.Answer = appendOwned(m.Answer, set.rrs, target, synth)
 			}
 			if target == z.origin {
 				m.Answer = append(m.Answer, z.soa)
@@ -86,7 +88,7 @@ func (s *Snapshot) answer(m *mdns.Msg, qname string, qtype uint16, udp bool) {
 			m.Ns = append(m.Ns, z.negativeSOA())
 			return
 		}
-		m.Answer = appendOwned(m.Answer, rrs, target, wild)
+		m.Answer = appendOwned(m.Answer, rrs, target, synth)
 		for _, rr := range rrs {
 			switch r := rr.(type) {
 			case *mdns.MX:
@@ -99,6 +101,7 @@ func (s *Snapshot) answer(m *mdns.Msg, qname string, qtype uint16, udp bool) {
 		}
 		return
 	}
+	return
 }
 
 // appendOwned appends records, renamed to the query name when synthesized

@@ -259,10 +259,18 @@ func (s *Server) ServeDNS(w mdns.ResponseWriter, req *mdns.Msg) {
 // TCP. It returns nil when no reply should be sent. It must never panic,
 // whatever the request: FuzzRespond checks it.
 func (s *Server) respond(snap *Snapshot, req *mdns.Msg, src netip.Addr, tsigKey string, tcp bool) *mdns.Msg {
+	m, _ := s.respondCacheable(snap, req, src, tsigKey, tcp)
+	return m
+}
+
+// respondCacheable is respond, also telling whether the reply may be cached
+// for the same question.
+func (s *Server) respondCacheable(snap *Snapshot, req *mdns.Msg, src netip.Addr, tsigKey string, tcp bool) (m *mdns.Msg, cacheable bool) {
 	if req.Response {
-		return nil
+		return nil, false
 	}
-	m := new(mdns.Msg)
+	cacheable = true
+	m = new(mdns.Msg)
 	m.SetReply(req)
 	m.RecursionDesired = req.RecursionDesired
 	m.Compress = true
@@ -273,7 +281,7 @@ func (s *Server) respond(snap *Snapshot, req *mdns.Msg, src netip.Addr, tsigKey 
 			m.SetRcode(req, mdns.RcodeBadVers)
 			m.SetEdns0(uint16(s.cfg.MaxUDPSize), false)
 			m.IsEdns0().SetExtendedRcode(mdns.RcodeBadVers)
-			return m
+			return m, false
 		}
 		size = min(max(int(opt.UDPSize()), 512), s.cfg.MaxUDPSize)
 	}
@@ -282,7 +290,7 @@ func (s *Server) respond(snap *Snapshot, req *mdns.Msg, src netip.Addr, tsigKey 
 	}
 	if len(req.Question) != 1 || len(req.Answer) > 0 {
 		m.Rcode = mdns.RcodeFormatError
-		return finish(m, opt, size, req, tsigKey, s.cfg.MaxUDPSize)
+		return finish(m, opt, size, req, tsigKey, s.cfg.MaxUDPSize), false
 	}
 	q := req.Question[0]
 	switch {
@@ -311,9 +319,9 @@ func (s *Server) respond(snap *Snapshot, req *mdns.Msg, src netip.Addr, tsigKey 
 			m.Rcode = mdns.RcodeFormatError
 			break
 		}
-		snap.answer(m, strings.ToLower(q.Name), q.Qtype, !tcp)
+		cacheable = !snap.answer(m, strings.ToLower(q.Name), q.Qtype, !tcp)
 	}
-	return finish(m, opt, size, req, tsigKey, s.cfg.MaxUDPSize)
+	return finish(m, opt, size, req, tsigKey, s.cfg.MaxUDPSize), cacheable
 }
 
 // finish adds EDNS0 and TSIG and truncates to the client's size.
@@ -325,7 +333,7 @@ func finish(m *mdns.Msg, opt *mdns.OPT, size int, req *mdns.Msg, tsigKey string,
 	if t := req.IsTsig(); t != nil && tsigKey != "" {
 		tsigLen = 100 // room for the signature added when writing
 	}
-	if m.Len() > size-tsigLen {
+	if !fits(m, size-tsigLen) {
 		m.Truncate(size - tsigLen)
 	}
 	if tsigKey != "" {
@@ -333,4 +341,20 @@ func finish(m *mdns.Msg, opt *mdns.OPT, size int, req *mdns.Msg, tsigKey string,
 		m.SetTsig(t.Hdr.Name, t.Algorithm, 300, time.Now().Unix())
 	}
 	return m
+}
+
+// fits reports cheaply whether a reply certainly fits in size bytes: its
+// uncompressed length does. Msg.Len computes the compression, which costs as
+// much as packing.
+func fits(m *mdns.Msg, size int) bool {
+	n := 12
+	for _, q := range m.Question {
+		n += len(q.Name) + 6
+	}
+	for _, sec := range [][]mdns.RR{m.Answer, m.Ns, m.Extra} {
+		for _, rr := range sec {
+			n += mdns.Len(rr)
+		}
+	}
+	return n <= size || m.Len() <= size
 }

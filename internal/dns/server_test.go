@@ -290,3 +290,34 @@ func ExampleChange_String() {
 	// + www.example.org. 300 IN A 192.0.2.1
 	// - www.example.org. 300 IN A 192.0.2.1
 }
+
+func TestReplyCacheKeepsQueryIdentity(t *testing.T) {
+	s := startServer(t, testSource(), Config{})
+	c := &mdns.Client{Net: "udp", Timeout: 2 * time.Second}
+	for i, name := range []string{"alice.dsl.example.org.", "ALICE.dsl.Example.org.", "aLiCe.DSL.example.ORG."} {
+		m := new(mdns.Msg)
+		m.SetQuestion(name, mdns.TypeA)
+		m.Id = uint16(1000 + i)
+		m.RecursionDesired = i%2 == 0
+		r, _, err := c.Exchange(m, s.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Id != m.Id || r.Question[0].Name != name || r.RecursionDesired != m.RecursionDesired || !r.Authoritative {
+			t.Fatalf("reply %d: id %d name %s rd %v aa %v", i, r.Id, r.Question[0].Name, r.RecursionDesired, r.Authoritative)
+		}
+		if len(r.Answer) != 1 || r.Answer[0].(*mdns.A).A.String() != "198.51.100.6" {
+			t.Fatalf("reply %d: %v", i, r.Answer)
+		}
+	}
+	// A change is served at once: the cache belongs to the snapshot.
+	src := testSource()
+	src.Allocations[0].Prefix = netip.MustParsePrefix("198.51.100.66/32")
+	if _, err := s.Update(src); err != nil {
+		t.Fatal(err)
+	}
+	r := query(t, s.Addr(), "alice.dsl.example.org", mdns.TypeA, "udp", 0)
+	if len(r.Answer) != 1 || r.Answer[0].(*mdns.A).A.String() != "198.51.100.66" {
+		t.Fatalf("after the change: %v", r.Answer)
+	}
+}

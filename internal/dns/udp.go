@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -132,6 +133,35 @@ func parseQuery(p []byte) (plainQuery, error) {
 	return q, nil
 }
 
+// msg builds the request a plain query is, without the cost of Unpack; it
+// returns nil for names with characters that need escaping.
+func (q *plainQuery) msg() *mdns.Msg {
+	var b strings.Builder
+	b.Grow(len(q.qname))
+	for off := 0; q.qname[off] != 0; {
+		l := int(q.qname[off])
+		for _, c := range q.qname[off+1 : off+1+l] {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '*') {
+				return nil
+			}
+			b.WriteByte(c)
+		}
+		b.WriteByte('.')
+		off += 1 + l
+	}
+	name := b.String()
+	if name == "" {
+		name = "."
+	}
+	m := &mdns.Msg{Question: []mdns.Question{{Name: name, Qtype: q.qtype, Qclass: q.qclass}}}
+	m.Id = q.id
+	m.RecursionDesired = q.rd
+	if q.edns {
+		m.SetEdns0(uint16(q.size), q.do)
+	}
+	return m
+}
+
 // cacheKey is the lowercased name, type, class and what shapes the reply.
 func (q *plainQuery) cacheKey(buf []byte, maxUDP int) []byte {
 	buf = buf[:0]
@@ -162,11 +192,14 @@ func (s *Server) fast(snap *Snapshot, p []byte, out, keyBuf []byte, src netip.Ad
 	keyBuf = q.cacheKey(keyBuf, s.cfg.MaxUDPSize)
 	b := snap.replies.get(keyBuf)
 	if b == nil {
-		req := new(mdns.Msg)
-		if err := req.Unpack(p); err != nil {
-			return nil, keyBuf
+		req := q.msg()
+		if req == nil {
+			req = new(mdns.Msg)
+			if err := req.Unpack(p); err != nil {
+				return nil, keyBuf
+			}
 		}
-		m := s.respond(snap, req, src, "", false)
+		m, cacheable := s.respondCacheable(snap, req, src, "", false)
 		if m == nil {
 			return nil, keyBuf
 		}
@@ -175,7 +208,9 @@ func (s *Server) fast(snap *Snapshot, p []byte, out, keyBuf []byte, src netip.Ad
 		if b, err = m.Pack(); err != nil {
 			return nil, keyBuf
 		}
-		snap.replies.put(keyBuf, b)
+		if cacheable {
+			snap.replies.put(keyBuf, b)
+		}
 	}
 	out = append(out[:0], b...)
 	binary.BigEndian.PutUint16(out, q.id)
