@@ -260,6 +260,11 @@ func (b *builder) addZone(zc ZoneConfig) error {
 			return fmt.Errorf("dns: zone %s: secondary %s names unknown TSIG key %q", origin, s.Addr, s.Key)
 		}
 	}
+	for _, p := range zc.Push {
+		if p.Key != "" && b.snap.keys[canonical(p.Key)].Name == "" {
+			return fmt.Errorf("dns: zone %s: push target %s names unknown TSIG key %q", origin, p.Addr, p.Key)
+		}
+	}
 	ttl := orDefault(zc.TTL, 3600)
 	zc.TTL = ttl
 	mname := zc.PrimaryNS

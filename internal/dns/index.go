@@ -23,6 +23,7 @@ func (zb *zoneBuild) skeleton() *Zone {
 		nodes:  map[string]*node{zb.origin: {}},
 		count:  map[string]entry{},
 		notify: zb.cfg.Notify,
+		push:   zb.cfg.Push,
 		acl:    zb.cfg.Transfer,
 	}
 }

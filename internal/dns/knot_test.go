@@ -264,8 +264,10 @@ func TestKnotSecondaryFollows(t *testing.T) {
 	}
 }
 
-func TestPushToKnotPrimary(t *testing.T) {
-	testenv.LookPath(t, "knotd")
+// startKnotPrimary runs knotd as the primary of example.org with a few
+// records of its own, accepting transfers and updates signed with the key.
+func startKnotPrimary(t *testing.T) *knot {
+	t.Helper()
 	zoneFile := `$ORIGIN example.org.
 $TTL 3600
 @ IN SOA ns.example.org. hostmaster.example.org. 2024010101 3600 600 1209600 300
@@ -281,7 +283,12 @@ front 60 A 192.0.2.80
 			"template:\n  - id: default\n    storage: " + strconv.Quote(dir) + "\n    file: \"%s.zone\"\n" +
 			"zone:\n  - domain: example.org.\n    acl: push\n"
 	}
-	k := startKnot(t, conf, map[string]string{"example.org.zone": zoneFile})
+	return startKnot(t, conf, map[string]string{"example.org.zone": zoneFile})
+}
+
+func TestPushToKnotPrimary(t *testing.T) {
+	testenv.LookPath(t, "knotd")
+	k := startKnotPrimary(t)
 	snap, err := Build(testSource(), nil, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -323,4 +330,33 @@ front 60 A 192.0.2.80
 	if again, err := Sync(ctx, r, z); err != nil || len(again) != 0 {
 		t.Fatalf("second sync: %v, %v", again, err)
 	}
+}
+
+func TestServerPushesToKnot(t *testing.T) {
+	testenv.LookPath(t, "knotd")
+	k := startKnotPrimary(t)
+	src := testSource()
+	src.Zones[0].Push = []PushTarget{{Addr: k.addr, Key: testKeyName}}
+	s := startServer(t, src, Config{})
+	same := func() {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			have, err := axfrIn(t, k.addr, "example.org.", &testKey)
+			if err == nil && len(Diff(s.Snapshot().Zone("example.org").Records(), have)) == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("Knot did not converge: %v %v", err, Diff(s.Snapshot().Zone("example.org").Records(), have))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	same()
+	src.Records = append(src.Records, Record{Zone: "example.org", Name: "pushed", Type: "TXT", Data: `"hello"`})
+	src.Allocations = src.Allocations[1:]
+	if _, err := s.Update(src); err != nil {
+		t.Fatal(err)
+	}
+	same()
 }

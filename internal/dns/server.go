@@ -35,14 +35,16 @@ type Config struct {
 // Server is the authoritative DNS server. It serves the last Snapshot given
 // to Update or Load, swapped atomically so that readers never wait.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	snap   atomic.Pointer[Snapshot]
-	rrl    *limiter
-	mu     sync.Mutex // serializes Update and Load
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	cfg     Config
+	log     *slog.Logger
+	snap    atomic.Pointer[Snapshot]
+	rrl     *limiter
+	mu      sync.Mutex // serializes Update and Load
+	tasksMu sync.Mutex
+	tasks   map[string]*task
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 
 	udpConn *net.UDPConn
 	tcp     *mdns.Server
@@ -108,14 +110,85 @@ func (s *Server) load(prev, next *Snapshot) {
 			continue
 		}
 		for _, sec := range z.notify {
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				if err := s.sendNotify(s.ctx, next, z, sec); err != nil {
+			s.background("notify "+o+" "+sec.Addr, func(ctx context.Context) {
+				if err := s.sendNotify(ctx, next, z, sec); err != nil && ctx.Err() == nil {
 					s.log.Warn("dns notify failed", "zone", z.origin, "secondary", sec.Addr, "err", err)
 				}
-			}()
+			})
 		}
+		for _, p := range z.push {
+			s.background("push "+o+" "+p.Addr, func(ctx context.Context) {
+				s.push(ctx, next, z, p)
+			})
+		}
+	}
+}
+
+// task is a background job (NOTIFY, push) for one zone and one peer.
+type task struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// background runs f for key, after cancelling and waiting for the previous
+// job of the same key: only the newest version of a zone is worth sending,
+// and two pushes to one server must not interleave.
+func (s *Server) background(key string, f func(ctx context.Context)) {
+	s.tasksMu.Lock()
+	defer s.tasksMu.Unlock()
+	if s.tasks == nil {
+		s.tasks = map[string]*task{}
+	}
+	prev := s.tasks[key]
+	ctx, cancel := context.WithCancel(s.ctx)
+	t := &task{cancel: cancel, done: make(chan struct{})}
+	s.tasks[key] = t
+	if prev != nil {
+		prev.cancel()
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer close(t.done)
+		defer cancel()
+		if prev != nil {
+			<-prev.done
+		}
+		f(ctx)
+		s.tasksMu.Lock()
+		if s.tasks[key] == t {
+			delete(s.tasks, key)
+		}
+		s.tasksMu.Unlock()
+	}()
+}
+
+// push makes a remote primary's copy of the zone match, retrying with
+// backoff until it succeeds or a newer version replaces it.
+func (s *Server) push(ctx context.Context, snap *Snapshot, z *Zone, p PushTarget) {
+	r := Remote{Addr: p.Addr}
+	if p.Key != "" {
+		k, ok := snap.keys[canonical(p.Key)]
+		if !ok {
+			s.log.Error("dns push: unknown TSIG key", "zone", z.origin, "remote", p.Addr, "key", p.Key)
+			return
+		}
+		r.Key = &k
+	}
+	wait := time.Second
+	for {
+		changes, err := Sync(ctx, r, z)
+		if err == nil {
+			s.log.Info("dns push", "zone", z.origin, "remote", p.Addr, "changes", len(changes))
+			return
+		}
+		s.log.Warn("dns push failed", "zone", z.origin, "remote", p.Addr, "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Minute)
 	}
 }
 

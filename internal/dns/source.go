@@ -60,6 +60,17 @@ type ZoneConfig struct {
 	// Transfer lists who may transfer the zone (AXFR and IXFR); a request
 	// matching no entry is refused.
 	Transfer []ACL
+	// Push lists external primaries kept in step with RFC 2136 dynamic
+	// updates after every change, for sites that keep their own servers.
+	Push []PushTarget
+}
+
+// PushTarget is an external primary that maillon updates.
+type PushTarget struct {
+	// Addr is host:port.
+	Addr string
+	// Key names the TSIG key of Source.Keys that signs transfers and updates.
+	Key string
 }
 
 // Secondary is a server sent NOTIFY messages.

@@ -30,6 +30,7 @@ type Zone struct {
 	count   map[string]entry // rrKey → the input record and how many inputs gave it
 	journal []Delta          // oldest first, the last one ends at serial
 	notify  []Secondary
+	push    []PushTarget
 	acl     []ACL
 }
 
