@@ -40,6 +40,7 @@ type App struct {
 	web      *web.Server
 	httpLn   net.Listener
 	socketLn net.Listener
+	radius   *radiusService
 }
 
 // New opens the database (migrating it) and binds the listeners, so that
@@ -72,6 +73,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Version:  Version,
 	})
 	if err := a.listen(); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if a.radius, err = a.newRADIUS(); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -124,6 +129,22 @@ func (a *App) HTTPAddr() string {
 	return a.httpLn.Addr().String()
 }
 
+// RADIUSAuthAddr is the bound RADIUS authentication address, if any.
+func (a *App) RADIUSAuthAddr() string {
+	if a.radius == nil || a.radius.auth == nil {
+		return ""
+	}
+	return a.radius.auth.LocalAddr().String()
+}
+
+// RADIUSAcctAddr is the bound RADIUS accounting address, if any.
+func (a *App) RADIUSAcctAddr() string {
+	if a.radius == nil || a.radius.acct == nil {
+		return ""
+	}
+	return a.radius.acct.LocalAddr().String()
+}
+
 // SocketPath is the admin socket path, empty when off.
 func (a *App) SocketPath() string { return a.cfg.Listen.Socket }
 
@@ -148,6 +169,11 @@ func (a *App) Run(ctx context.Context) error {
 		events := a.reg.Events()
 		return a.store.Listen(ctx, listen, a.log, func(e registry.Event) { events.Publish(e) })
 	})
+	if a.radius != nil {
+		g.Go(func() error { return a.radius.run(ctx) })
+		g.Go(func() error { return a.radius.disconnectSuspended(ctx) })
+		a.log.Info("RADIUS listening", "auth", a.RADIUSAuthAddr(), "acct", a.RADIUSAcctAddr())
+	}
 	g.Go(func() error {
 		<-ctx.Done()
 		return nil
@@ -181,6 +207,9 @@ func (a *App) Close() error {
 	}
 	if a.socketLn != nil {
 		a.socketLn.Close()
+	}
+	if a.radius != nil {
+		a.radius.closeConns()
 	}
 	return a.store.Close()
 }

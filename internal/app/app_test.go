@@ -14,9 +14,7 @@ import (
 	"time"
 
 	"maillon/internal/app"
-	"maillon/internal/config"
 	"maillon/internal/registry"
-	"maillon/internal/secret"
 	"maillon/internal/testenv"
 )
 
@@ -32,11 +30,7 @@ type daemon struct {
 // start runs a real daemon on a fresh database with :0 ports.
 func start(t *testing.T, database string) *daemon {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Database = database
-	cfg.SecretKey = secret.NewKey()
-	cfg.Listen.HTTP = "127.0.0.1:0"
-	cfg.Listen.Socket = filepath.Join(t.TempDir(), "maillon.sock")
+	cfg := app.LoopbackConfig(t.TempDir(), database)
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, cfg, nil)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 
@@ -29,6 +30,8 @@ a NAS), prints what to try, and deletes the database when stopped.`,
 	httpAddr := cmd.Flags().String("http", "127.0.0.1:8080", "HTTP listen address")
 	socket := cmd.Flags().String("socket", client.DefaultSocket(), "admin socket path")
 	keep := cmd.Flags().Bool("keep", false, "keep the demo database when stopping")
+	radiusAuth := cmd.Flags().String("radius-auth", "127.0.0.1:1812", "RADIUS authentication listen address (empty: off)")
+	radiusAcct := cmd.Flags().String("radius-acct", "127.0.0.1:1813", "RADIUS accounting listen address (empty: off)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		dir, err := os.MkdirTemp("", "maillon-demo-")
 		if err != nil {
@@ -42,6 +45,8 @@ a NAS), prints what to try, and deletes the database when stopped.`,
 		cfg.SecretKey = secret.NewKey()
 		cfg.Listen.HTTP = *httpAddr
 		cfg.Listen.Socket = *socket
+		cfg.RADIUS.Auth, cfg.RADIUS.Acct = *radiusAuth, *radiusAcct
+		cfg.RADIUS.SpoolDir = filepath.Join(dir, "radius-spool")
 		cfg.Log.Level = "warn"
 		ctx := cmd.Context()
 		a, err := app.New(ctx, cfg, newLogger(cfg, cmd.ErrOrStderr()))
@@ -108,7 +113,11 @@ func printDemo(ctx context.Context, w io.Writer, a *app.App, cfg *config.Config,
 	for _, ad := range demo1.Addresses {
 		fmt.Fprintf(w, " %s", ad.Block)
 	}
-	fmt.Fprintf(w, "\n  NAS 127.0.0.1, shared secret demo-secret\n\n")
+	fmt.Fprintf(w, "\n  NAS 127.0.0.1, shared secret demo-secret\n")
+	if addr := a.RADIUSAuthAddr(); addr != "" {
+		fmt.Fprintf(w, "  RADIUS    auth %s, accounting %s\n", addr, a.RADIUSAcctAddr())
+	}
+	fmt.Fprintln(w)
 	sock := ""
 	if cfg.Listen.Socket != client.DefaultSocket() {
 		sock = " --socket " + cfg.Listen.Socket
@@ -123,6 +132,15 @@ func printDemo(ctx context.Context, w io.Writer, a *app.App, cfg *config.Config,
 		"maillon%s prefix list",
 	} {
 		fmt.Fprintf(w, "  "+c+"\n", sock)
+	}
+	if addr := a.RADIUSAuthAddr(); addr != "" {
+		host, port, _ := net.SplitHostPort(addr)
+		server := host
+		if port != "1812" {
+			server = addr
+		}
+		fmt.Fprintf(w, "  radtest demo1@DEMO demo1-password %s 0 demo-secret\n", server)
+		fmt.Fprintf(w, "  radtest -t mschap demo1@DEMO demo1-password %s 0 demo-secret\n", server)
 	}
 	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s/api/v1/members/demo1@DEMO\n\nStop with Ctrl-C.\n", token, base)
 	return nil

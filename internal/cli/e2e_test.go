@@ -10,8 +10,6 @@ import (
 	"testing"
 
 	"maillon/internal/app"
-	"maillon/internal/config"
-	"maillon/internal/secret"
 )
 
 // startDaemon runs the real daemon on a fresh SQLite database, with its
@@ -19,11 +17,7 @@ import (
 // environment that reaches it over the socket.
 func startDaemon(t *testing.T) (env map[string]string, httpURL string) {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Database = filepath.Join(t.TempDir(), "maillon.db")
-	cfg.SecretKey = secret.NewKey()
-	cfg.Listen.HTTP = "127.0.0.1:0"
-	cfg.Listen.Socket = filepath.Join(t.TempDir(), "maillon.sock")
+	cfg := app.LoopbackConfig(t.TempDir(), filepath.Join(t.TempDir(), "maillon.db"))
 	cfg.Log.Level = "error"
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, cfg, nil)

@@ -30,7 +30,31 @@ type Config struct {
 	SecretKey      string `yaml:"secret_key"`
 	Listen         Listen `yaml:"listen"`
 	IPAM           IPAM   `yaml:"ipam"`
+	RADIUS         RADIUS `yaml:"radius"`
 	Log            Log    `yaml:"log"`
+}
+
+// RADIUS configures the RADIUS server.
+type RADIUS struct {
+	// Auth and Acct are the UDP listen addresses; empty disables.
+	Auth string `yaml:"auth"`
+	Acct string `yaml:"acct"`
+	// SpoolDir keeps accounting records acknowledged while the database
+	// was unreachable, until they are replayed.
+	SpoolDir        string   `yaml:"spool_dir"`
+	InterimInterval int      `yaml:"interim_interval"`
+	DayBoundary     Duration `yaml:"day_boundary"`
+	// Switch says what a switch port gets when the registry cannot settle
+	// it: "reject", or "vlan NAME" to accept it into that VLAN.
+	Switch SwitchPolicy `yaml:"switch"`
+}
+
+// SwitchPolicy is the decision for each unsettled switch-port case.
+type SwitchPolicy struct {
+	UnknownMAC  string `yaml:"unknown_mac"`
+	UnknownPort string `yaml:"unknown_port"`
+	NonMember   string `yaml:"non_member"`
+	Suspended   string `yaml:"suspended"`
 }
 
 // Listen says where the daemon listens.
@@ -90,7 +114,9 @@ func Default() *Config {
 		Database: "/var/lib/maillon/maillon.db",
 		Listen:   Listen{HTTP: "127.0.0.1:8080"},
 		IPAM:     IPAM{Quarantine: Duration{30 * 24 * time.Hour}, DelegatedBits: 56},
-		Log:      Log{Level: "info", Format: "text"},
+		RADIUS: RADIUS{Auth: ":1812", Acct: ":1813", SpoolDir: "/var/lib/maillon/radius-spool", InterimInterval: 60,
+			Switch: SwitchPolicy{UnknownMAC: "reject", UnknownPort: "reject", NonMember: "reject", Suspended: "reject"}},
+		Log: Log{Level: "info", Format: "text"},
 	}
 }
 
@@ -179,6 +205,29 @@ func (c *Config) Validate() error {
 	if b := c.IPAM.DelegatedBits; b < 48 || b > 64 {
 		return fmt.Errorf("ipam.delegated_prefix_length: /%d is outside /48../64", b)
 	}
+	for key, addr := range map[string]string{"radius.auth": c.RADIUS.Auth, "radius.acct": c.RADIUS.Acct} {
+		if addr == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return fmt.Errorf("%s: %q is not host:port", key, addr)
+		}
+	}
+	if c.RADIUS.Acct != "" && c.RADIUS.SpoolDir == "" {
+		return errors.New("radius.spool_dir: is required with radius.acct (accounting is acknowledged only once durable)")
+	}
+	if n := c.RADIUS.InterimInterval; n < 0 || n > 86400 {
+		return fmt.Errorf("radius.interim_interval: %d is outside 0..86400 seconds", n)
+	}
+	if d := c.RADIUS.DayBoundary.Duration; d < 0 || d >= 24*time.Hour {
+		return fmt.Errorf("radius.day_boundary: %s is outside 0..24h", d)
+	}
+	for key, v := range map[string]string{"unknown_mac": c.RADIUS.Switch.UnknownMAC, "unknown_port": c.RADIUS.Switch.UnknownPort,
+		"non_member": c.RADIUS.Switch.NonMember, "suspended": c.RADIUS.Switch.Suspended} {
+		if _, _, err := ParseDecision(v); err != nil {
+			return fmt.Errorf("radius.switch.%s: %w", key, err)
+		}
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -190,6 +239,18 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("log.format: %q is not one of text, json", c.Log.Format)
 	}
 	return nil
+}
+
+// ParseDecision reads "reject" or "vlan NAME".
+func ParseDecision(s string) (reject bool, vlan string, err error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "reject" {
+		return true, "", nil
+	}
+	if v, ok := strings.CutPrefix(s, "vlan "); ok && strings.TrimSpace(v) != "" {
+		return false, strings.TrimSpace(v), nil
+	}
+	return false, "", fmt.Errorf("%q is neither reject nor \"vlan NAME\"", s)
 }
 
 // Template is the commented configuration `maillon init` writes.
@@ -222,6 +283,25 @@ ipam:
   quarantine: 30d
   # Default size of delegated IPv6 prefixes in new pools (48 to 64).
   delegated_prefix_length: 56
+
+radius:
+  # UDP listen addresses; an empty value turns that part off.
+  auth: ":1812"
+  acct: ":1813"
+  # Accounting acknowledged while the database was unreachable waits here
+  # until it is written.
+  spool_dir: /var/lib/maillon/radius-spool
+  interim_interval: 60
+  # Sessions end at midnight UTC plus this offset (Session-Timeout), so a
+  # day's usage is the sum of that day's sessions.
+  day_boundary: 0s
+  # What a switch port gets when the registry cannot settle it:
+  # reject, or "vlan NAME" (a guest or registration VLAN).
+  switch:
+    unknown_mac: reject
+    unknown_port: reject
+    non_member: reject
+    suspended: reject
 
 log:
   level: info   # debug, info, warn, error

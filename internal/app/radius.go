@@ -1,0 +1,360 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"maillon/internal/accounting"
+	"maillon/internal/config"
+	"maillon/internal/radius"
+	"maillon/internal/registry"
+	"maillon/internal/store"
+)
+
+// radiusSnapshot builds the RADIUS server's view of the registry: one
+// consistent read, secrets opened, everything the request path needs.
+func radiusSnapshot(ctx context.Context, reg *registry.Service, policy config.SwitchPolicy) (radius.SnapshotInput, error) {
+	var (
+		in      radius.SnapshotInput
+		members []registry.Member
+		subs    []registry.Subscription
+		nases   []registry.NAS
+		hosts   []registry.Host
+		ports   []registry.Port
+	)
+	err := reg.Read(ctx, func(r registry.Reader) error {
+		var err error
+		if members, err = r.ListMembers(ctx, registry.ListOptions{}); err != nil {
+			return err
+		}
+		if subs, err = r.ListSubscriptions(ctx, registry.SubscriptionFilter{}); err != nil {
+			return err
+		}
+		if nases, err = r.ListNAS(ctx); err != nil {
+			return err
+		}
+		if hosts, err = r.ListHosts(ctx, registry.ListOptions{}); err != nil {
+			return err
+		}
+		ports, err = r.ListPorts(ctx, 0)
+		return err
+	})
+	if err != nil {
+		return in, fmt.Errorf("read registry for RADIUS: %w", err)
+	}
+	now := reg.Now()
+	byID := make(map[int64]*registry.Member, len(members))
+	for i := range members {
+		byID[members[i].ID] = &members[i]
+	}
+	portVLAN := map[int64]int{}
+	for _, p := range ports {
+		portVLAN[p.ID] = p.VLAN
+	}
+	roomSub := map[int64]*registry.Subscription{}
+	var errs []error
+	for i := range subs {
+		s := &subs[i]
+		m := byID[s.MemberID]
+		if m == nil {
+			continue
+		}
+		access := accessOf(m, s, now)
+		vlan := s.VLAN
+		if vlan == 0 && s.PortID != nil {
+			vlan = portVLAN[*s.PortID]
+		}
+		if vlan != 0 {
+			access.VLAN = strconv.Itoa(vlan)
+		}
+		if s.Kind == registry.KindRoomPort && s.PortID != nil && s.State != registry.SubClosed {
+			roomSub[*s.PortID] = s
+		}
+		if s.MAC != "" && s.State != registry.SubClosed {
+			in.MACs = append(in.MACs, radius.MACEntry{MAC: s.MAC, Access: access})
+		}
+		if !s.PasswordSet {
+			continue
+		}
+		password, err := reg.Password(s)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		sub := radius.Subscriber{
+			Login: s.Login, Password: password,
+			Member: strconv.FormatInt(m.ID, 10), Subscription: strconv.FormatInt(s.ID, 10),
+			Kind: radius.SubscriptionKind(s.Kind), State: radius.SubscriptionState(s.State),
+			Circuit: s.UpstreamRef,
+		}
+		if m.State != registry.MemberActive && s.State == registry.SubActive {
+			sub.State = radius.StateSuspended
+		}
+		switch ms := m.MembershipAt(now); ms {
+		case registry.MembershipCurrent:
+			sub.MembershipCurrent = true
+		case registry.MembershipExpired:
+			sub.MembershipReason = "membership expired on " + m.LastDay().String()
+		default:
+			sub.MembershipReason = "membership " + string(ms)
+		}
+		for _, a := range s.Addresses {
+			switch a.Role {
+			case registry.RoleIPv4:
+				sub.IPv4 = a.Block.Addr()
+			case registry.RoleIPv6:
+				sub.IPv6 = a.Block
+			case registry.RoleDelegated:
+				sub.DelegatedIPv6 = a.Block
+			}
+		}
+		in.Subscribers = append(in.Subscribers, sub)
+	}
+	for _, n := range nases {
+		secret, err := reg.NASSecret(&n)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		c := radius.Client{
+			Name: n.Name, Prefix: n.Address, Secret: secret, Kind: radius.ClientKind(n.Kind),
+			MessageAuthenticator: radius.MAPolicy(n.MessageAuth), Realm: radius.RealmKeep, CoAPort: uint16(n.CoAPort),
+		}
+		if n.StripRealm {
+			c.Realm = radius.RealmStrip
+		}
+		in.Clients = append(in.Clients, c)
+	}
+	// A switch's ports are matched to the NAS of the same name.
+	hostName := map[int64]string{}
+	for _, h := range hosts {
+		hostName[h.ID] = h.Name
+	}
+	for _, p := range ports {
+		e := radius.PortEntry{Switch: hostName[p.HostID], Port: p.Name, Mode: radius.PortByMAC}
+		if s := roomSub[p.ID]; s != nil {
+			e.Mode = radius.PortByRoom
+			e.Access = accessOf(byID[s.MemberID], s, now)
+			if vlan := max(s.VLAN, 0); vlan != 0 {
+				e.Access.VLAN = strconv.Itoa(vlan)
+			} else if p.VLAN != 0 {
+				e.Access.VLAN = strconv.Itoa(p.VLAN)
+			}
+		}
+		in.Ports = append(in.Ports, e)
+	}
+	for field, v := range map[*radius.Decision]string{&in.Switch.UnknownMAC: policy.UnknownMAC, &in.Switch.UnknownPort: policy.UnknownPort,
+		&in.Switch.NonMember: policy.NonMember, &in.Switch.Suspended: policy.Suspended} {
+		field.Reject, field.VLAN, _ = config.ParseDecision(v)
+	}
+	return in, errors.Join(errs...)
+}
+
+// accessOf is what the registry says of a member behind a port or a MAC.
+func accessOf(m *registry.Member, s *registry.Subscription, now time.Time) radius.Access {
+	a := radius.Access{Member: strconv.FormatInt(m.ID, 10), Status: radius.AccessOK}
+	switch {
+	case m.State != registry.MemberActive || s.State != registry.SubActive:
+		a.Status = radius.AccessSuspended
+	case m.MembershipAt(now) != registry.MembershipCurrent:
+		a.Status = radius.AccessNonMember
+	}
+	return a
+}
+
+// accountingAdapter turns the RADIUS server's records into the store's.
+type accountingAdapter struct{ store accounting.Store }
+
+func (a accountingAdapter) WriteBatch(ctx context.Context, records []radius.Record) error {
+	out := make([]accounting.Record, len(records))
+	for i, r := range records {
+		sub, _ := strconv.ParseInt(r.Subscription, 10, 64)
+		member, _ := strconv.ParseInt(r.Member, 10, 64)
+		out[i] = accounting.Record{
+			NAS: r.NAS, Status: accounting.Status(r.Status), SessionID: r.SessionID, Login: r.Login,
+			SubscriptionID: sub, MemberID: member,
+			IPv4: r.FramedIPv4, IPv6Prefix: r.FramedIPv6Prefix, Delegated: r.DelegatedIPv6,
+			CallingStation: r.CallingStationID, NASPortID: r.NASPortID, Circuit: r.Circuit,
+			SessionTime: r.SessionTime, InputOctets: r.InputOctets, OutputOctets: r.OutputOctets,
+			TerminateCause: r.TerminateCause, Interim: r.InterimInterval, EventTime: r.EventTime,
+		}
+	}
+	return a.store.WriteAccounting(ctx, out)
+}
+
+var _ radius.AccountingStore = accountingAdapter{}
+var _ accounting.Store = (*store.Store)(nil)
+
+// radiusService runs the RADIUS server and keeps its snapshot current.
+type radiusService struct {
+	srv        *radius.Server
+	auth, acct net.PacketConn
+	reg        *registry.Service
+	store      *store.Store
+	policy     config.SwitchPolicy
+	log        *slog.Logger
+	rebuilt    chan struct{} // signalled after each snapshot swap (tests)
+}
+
+func (a *App) newRADIUS() (*radiusService, error) {
+	rc := a.cfg.RADIUS
+	if rc.Auth == "" && rc.Acct == "" {
+		return nil, nil
+	}
+	cfg := radius.Config{
+		InterimInterval: uint32(rc.InterimInterval),
+		DayBoundary:     rc.DayBoundary.Duration,
+		Logger:          a.log,
+		Registerer:      a.metrics,
+	}
+	rs := &radiusService{reg: a.reg, store: a.store, policy: rc.Switch, log: a.log, rebuilt: make(chan struct{}, 1)}
+	var err error
+	if rc.Auth != "" {
+		if rs.auth, err = net.ListenPacket("udp", rc.Auth); err != nil {
+			return nil, fmt.Errorf("radius.auth: %w", err)
+		}
+	}
+	if rc.Acct != "" {
+		if rs.acct, err = net.ListenPacket("udp", rc.Acct); err != nil {
+			rs.closeConns()
+			return nil, fmt.Errorf("radius.acct: %w", err)
+		}
+		cfg.Accounting = accountingAdapter{a.store}
+		cfg.SpoolDir = rc.SpoolDir
+	}
+	if rs.srv, err = radius.New(cfg); err != nil {
+		rs.closeConns()
+		return nil, fmt.Errorf("radius: %w", err)
+	}
+	return rs, nil
+}
+
+func (rs *radiusService) closeConns() {
+	if rs.auth != nil {
+		rs.auth.Close()
+	}
+	if rs.acct != nil {
+		rs.acct.Close()
+	}
+}
+
+// rebuild swaps in a fresh snapshot; a row that cannot be used is logged
+// and left out, the others keep being served.
+func (rs *radiusService) rebuild(ctx context.Context) error {
+	in, err := radiusSnapshot(ctx, rs.reg, rs.policy)
+	if err != nil && in.Subscribers == nil && in.Clients == nil {
+		return err
+	}
+	if err != nil {
+		rs.log.Warn("RADIUS snapshot: rows left out", "err", err)
+	}
+	snap, err := radius.NewSnapshot(in)
+	if err != nil {
+		rs.log.Warn("RADIUS snapshot: entries left out", "err", err)
+	}
+	rs.srv.SetSnapshot(snap)
+	select {
+	case rs.rebuilt <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// run serves RADIUS, rebuilding the snapshot after registry changes
+// (coalesced: a burst of changes costs one rebuild) and at midnight, when
+// memberships may expire.
+func (rs *radiusService) run(ctx context.Context) error {
+	events, stop := rs.reg.Events().Subscribe()
+	defer stop()
+	if err := rs.rebuild(ctx); err != nil {
+		return fmt.Errorf("radius: first snapshot: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		var auth, acct net.PacketConn = rs.auth, rs.acct
+		done <- rs.srv.Serve(ctx, auth, acct)
+	}()
+	defer rs.srv.Close()
+	defer rs.closeConns()
+	stale := time.NewTicker(time.Minute)
+	defer stale.Stop()
+	for {
+		nextDay := time.Until(time.Now().UTC().Truncate(24 * time.Hour).Add(24*time.Hour + time.Second))
+		select {
+		case <-ctx.Done():
+			return <-done
+		case err := <-done:
+			return err
+		case <-events:
+			// Coalesce a burst into one rebuild.
+			time.Sleep(20 * time.Millisecond)
+			for len(events) > 0 {
+				<-events
+			}
+			if err := rs.rebuild(ctx); err != nil {
+				rs.log.Error("RADIUS snapshot rebuild failed; serving the previous one", "err", err)
+			}
+		case <-time.After(nextDay):
+			if err := rs.rebuild(ctx); err != nil {
+				rs.log.Error("RADIUS snapshot rebuild failed; serving the previous one", "err", err)
+			}
+		case now := <-stale.C:
+			if n, err := rs.store.CloseStaleSessions(ctx, now, 5*time.Minute); err != nil {
+				rs.log.Warn("closing stale sessions", "err", err)
+			} else if n > 0 {
+				rs.log.Info("closed stale sessions", "count", n)
+			}
+		}
+	}
+}
+
+// disconnectSuspended sends a Disconnect-Request for every open session of
+// a line that was just suspended or closed, so the suspension takes effect
+// now rather than at the next reconnection, and records the NAS's answer.
+func (rs *radiusService) disconnectSuspended(ctx context.Context) error {
+	events, stop := rs.reg.Events().Subscribe()
+	defer stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-events:
+			if !ok {
+				return nil
+			}
+			if e.Entity != "subscription" || e.Action != "update" {
+				continue
+			}
+			sub, err := rs.reg.FindSubscription(ctx, strconv.FormatInt(e.ID, 10))
+			if err != nil || sub.State == registry.SubActive {
+				continue
+			}
+			sessions, err := rs.store.ListSessions(ctx, accounting.SessionFilter{SubscriptionID: sub.ID, OpenOnly: true})
+			if err != nil {
+				rs.log.Warn("disconnect: list sessions", "login", sub.Login, "err", err)
+				continue
+			}
+			for _, se := range sessions {
+				go rs.disconnect(ctx, sub, se)
+			}
+		}
+	}
+}
+
+func (rs *radiusService) disconnect(ctx context.Context, sub registry.Subscription, se accounting.Session) {
+	res, err := rs.srv.SendChange(ctx, radius.ChangeRequest{NAS: se.NAS, UserName: se.Login, SessionID: se.SessionID, FramedIP: se.IPv4})
+	outcome := res.String()
+	if err != nil {
+		outcome = "error: " + err.Error()
+	}
+	rs.log.Info("disconnect sent", "login", sub.Login, "nas", se.NAS, "session", se.SessionID, "result", outcome)
+	details := map[string]string{"nas": se.NAS, "session_id": se.SessionID, "login": se.Login, "result": outcome}
+	if err := rs.reg.RecordAction(ctx, registry.System, "disconnect", "subscription", sub.ID, details); err != nil {
+		rs.log.Warn("disconnect: audit", "err", err)
+	}
+}

@@ -1,0 +1,124 @@
+package app_test
+
+import (
+	"context"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"maillon/internal/accounting"
+	"maillon/internal/demo"
+	"maillon/internal/registry"
+	"maillon/internal/testenv"
+)
+
+// radtest runs freeradius-utils' radtest against the daemon and returns
+// what it printed.
+func radtest(t *testing.T, method, user, password, addr, secret string) string {
+	t.Helper()
+	bin := testenv.LookPath(t, "radtest")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, _ := exec.CommandContext(ctx, bin, "-t", method, "-x", user, password, addr, "0", secret).CombinedOutput()
+	return string(out)
+}
+
+func radclient(t *testing.T, addr, command, secret string, attrs ...string) string {
+	t.Helper()
+	bin := testenv.LookPath(t, "radclient")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-x", "-r", "2", "-t", "2", addr, command, secret)
+	cmd.Stdin = strings.NewReader(strings.Join(attrs, "\n") + "\n")
+	out, _ := cmd.CombinedOutput()
+	return string(out)
+}
+
+// The demo's subscriber logs in with radtest in PAP, CHAP and MS-CHAP and
+// gets the addresses the registry allocated; accounting lands in the daily
+// usage; suspending the line rejects the next login.
+func TestRADIUSFromTheRegistry(t *testing.T) {
+	d := start(t, t.TempDir()+"/m.db")
+	ctx := context.Background()
+	reg := d.app.Registry()
+	if _, err := demo.Seed(ctx, reg); err != nil {
+		t.Fatal(err)
+	}
+	demo1, err := reg.FindSubscription(ctx, "demo1@DEMO")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v4, pd string
+	for _, a := range demo1.Addresses {
+		switch a.Role {
+		case registry.RoleIPv4:
+			v4 = a.Block.Addr().String()
+		case registry.RoleDelegated:
+			pd = a.Block.String()
+		}
+	}
+	auth, acct := d.app.RADIUSAuthAddr(), d.app.RADIUSAcctAddr()
+	// The snapshot is rebuilt in the background after the seed: wait for it.
+	var out string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if out = radtest(t, "pap", "demo1@DEMO", "demo1-password", auth, "demo-secret"); strings.Contains(out, "Access-Accept") {
+			break
+		}
+	}
+	for _, want := range []string{"Received Access-Accept", "Framed-IP-Address = " + v4, "Delegated-IPv6-Prefix = " + pd, "Framed-IP-Netmask = 255.255.255.255", "Session-Timeout = ", "Acct-Interim-Interval = 60"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("PAP reply lacks %q:\n%s", want, out)
+		}
+	}
+	if out := radtest(t, "chap", "demo1@DEMO", "demo1-password", auth, "demo-secret"); !strings.Contains(out, "Access-Accept") {
+		t.Fatalf("CHAP:\n%s", out)
+	}
+	if out := radtest(t, "mschap", "demo1@DEMO", "demo1-password", auth, "demo-secret"); !strings.Contains(out, "Access-Accept") || !strings.Contains(out, "MS-CHAP-MPPE-Keys") {
+		t.Fatalf("MS-CHAP:\n%s", out)
+	}
+	if out := radtest(t, "pap", "demo1@DEMO", "wrong-password", auth, "demo-secret"); !strings.Contains(out, "Access-Reject") {
+		t.Fatalf("wrong password:\n%s", out)
+	}
+	// Accounting: a session starts and reports its counters.
+	common := []string{`User-Name = "demo1@DEMO"`, `Acct-Session-Id = "81004668"`, "Framed-IP-Address = " + v4, `NAS-IP-Address = 127.0.0.1`}
+	if out := radclient(t, acct, "acct", "demo-secret", append(common, "Acct-Status-Type = Start")...); !strings.Contains(out, "Accounting-Response") {
+		t.Fatalf("Start:\n%s", out)
+	}
+	if out := radclient(t, acct, "acct", "demo-secret", append(common, "Acct-Status-Type = Interim-Update", "Acct-Session-Time = 60",
+		"Acct-Input-Octets = 1000", "Acct-Output-Octets = 5000", "Acct-Output-Gigawords = 1")...); !strings.Contains(out, "Accounting-Response") {
+		t.Fatalf("Interim:\n%s", out)
+	}
+	days, err := d.app.Store().Usage(ctx, accounting.UsageFilter{SubscriptionID: demo1.ID})
+	if err != nil || len(days) != 1 || days[0].InputOctets != 1000 || days[0].OutputOctets != 1<<32+5000 || days[0].MemberID != demo1.MemberID {
+		t.Fatalf("usage after the interim = %+v, %v", days, err)
+	}
+	open, _ := d.app.Store().ListSessions(ctx, accounting.SessionFilter{SubscriptionID: demo1.ID, OpenOnly: true})
+	if len(open) != 1 || open[0].IPv4.String() != v4 {
+		t.Fatalf("open sessions = %+v", open)
+	}
+	// Suspend the line: the next login is refused, saying why.
+	if _, err := reg.UpdateSubscription(ctx, registry.Actor{Name: "test"}, demo1.ID, registry.SubscriptionInput{State: ptr(registry.SubSuspended)}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if out = radtest(t, "pap", "demo1@DEMO", "demo1-password", auth, "demo-secret"); strings.Contains(out, "Access-Reject") {
+			break
+		}
+	}
+	if !strings.Contains(out, "Access-Reject") || !strings.Contains(strings.ToLower(out), "suspended") {
+		t.Fatalf("login of a suspended line:\n%s", out)
+	}
+	// The open session was told to end; the NAS (radclient, gone) never
+	// answered, and the audit log says so.
+	var actions []registry.AuditEntry
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		actions, _ = reg.Audit(ctx, registry.AuditFilter{Entity: "subscription", EntityID: demo1.ID})
+		if len(actions) > 0 && actions[0].Action == "disconnect" {
+			break
+		}
+	}
+	if len(actions) == 0 || actions[0].Action != "disconnect" || !strings.Contains(string(actions[0].After), "81004668") {
+		t.Fatalf("no disconnect recorded: %+v", actions)
+	}
+}
