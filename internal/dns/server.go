@@ -195,15 +195,9 @@ func (s *Server) push(ctx context.Context, snap *Snapshot, z *Zone, p PushTarget
 // Start listens on the configured address, UDP and TCP on the same port, and
 // serves until Stop.
 func (s *Server) Start() error {
-	pc, err := net.ListenPacket("udp", s.cfg.Addr)
+	pc, ln, err := listen(s.cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("dns: listen udp %s: %w", s.cfg.Addr, err)
-	}
-	// Bind TCP to the port UDP got, so that ":0" gives one port for both.
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		pc.Close()
-		return fmt.Errorf("dns: listen tcp %s: %w", pc.LocalAddr(), err)
+		return err
 	}
 	s.udpAddr, s.tcpAddr = pc.LocalAddr(), ln.Addr()
 	s.udpConn = pc.(*net.UDPConn)
@@ -234,6 +228,26 @@ func (s *Server) Start() error {
 	}
 	<-started
 	return nil
+}
+
+// listen binds UDP, then TCP on the port UDP got, so that port 0 gives one
+// port for both; another process may hold that TCP port, so port 0 retries.
+func listen(addr string) (net.PacketConn, net.Listener, error) {
+	_, port, _ := net.SplitHostPort(addr)
+	for try := 0; ; try++ {
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("dns: listen udp %s: %w", addr, err)
+		}
+		ln, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, ln, nil
+		}
+		pc.Close()
+		if port != "0" || try == 20 {
+			return nil, nil, fmt.Errorf("dns: listen tcp %s: %w", pc.LocalAddr(), err)
+		}
+	}
 }
 
 // Addr returns the address the server listens on (UDP and TCP share it).
