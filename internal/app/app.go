@@ -65,12 +65,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	a.reg = registry.New(st, box, registry.Options{Quarantine: cfg.IPAM.Quarantine.Duration, DelegatedBits: cfg.IPAM.DelegatedBits})
 	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.web = web.New(web.Options{
-		Registry: a.reg,
-		Importer: a.importCSV,
-		Health:   st.Ping,
-		Metrics:  a.metrics,
-		Logger:   log,
-		Version:  Version,
+		Registry:   a.reg,
+		Importer:   a.importCSV,
+		Accounting: st,
+		Health:     st.Ping,
+		Metrics:    a.metrics,
+		Logger:     log,
+		Version:    Version,
 	})
 	if err := a.listen(); err != nil {
 		a.Close()

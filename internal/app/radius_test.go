@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
@@ -92,6 +94,21 @@ func TestRADIUSFromTheRegistry(t *testing.T) {
 	days, err := d.app.Store().Usage(ctx, accounting.UsageFilter{SubscriptionID: demo1.ID})
 	if err != nil || len(days) != 1 || days[0].InputOctets != 1000 || days[0].OutputOctets != 1<<32+5000 || days[0].MemberID != demo1.MemberID {
 		t.Fatalf("usage after the interim = %+v, %v", days, err)
+	}
+	var usage struct{ Items []accounting.Day }
+	if code := d.do("GET", "/api/v1/usage?member=demo1@DEMO", d.token, nil, &usage); code != 200 || len(usage.Items) != 1 || usage.Items[0].InputOctets != 1000 {
+		t.Fatalf("usage API = %d %+v", code, usage)
+	}
+	req, _ := http.NewRequest("GET", d.base+"/api/v1/usage?subscription="+v4+"&format=csv", nil)
+	req.Header.Set("Authorization", "Bearer "+d.token)
+	resp, err := d.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), ",demo1,") || !strings.Contains(string(body), "demo1@DEMO,1000,4294972296") {
+		t.Fatalf("usage CSV:\n%s", body)
 	}
 	open, _ := d.app.Store().ListSessions(ctx, accounting.SessionFilter{SubscriptionID: demo1.ID, OpenOnly: true})
 	if len(open) != 1 || open[0].IPv4.String() != v4 {

@@ -254,3 +254,14 @@ func readAPIError(resp *http.Response, sentToken bool) error {
 func (c *Client) Health(ctx context.Context) error {
 	return c.Do(ctx, http.MethodGet, "/healthz", nil, nil, nil)
 }
+
+// Download copies the body of a GET (a CSV export, say) to w.
+func (c *Client) Download(ctx context.Context, path string, query url.Values, w io.Writer) error {
+	resp, err := c.send(ctx, http.MethodGet, path, query, nil, "")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(w, resp.Body)
+	return err
+}

@@ -153,6 +153,7 @@ func (s *Server) routes() {
 	s.tokenRoutes()
 	s.auditRoutes()
 	s.importRoutes()
+	s.usageRoutes()
 }
 
 // filter applies search, limit and offset to collections small enough to

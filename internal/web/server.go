@@ -64,6 +64,8 @@ type Importer func(ctx context.Context, kind string, actor registry.Actor, r io.
 type Options struct {
 	Registry Registry
 	Importer Importer
+	// Accounting serves sessions and usage; nil leaves those routes out.
+	Accounting Accounting
 	// Health reports whether the daemon can serve (database reachable).
 	Health  func(ctx context.Context) error
 	Metrics *prometheus.Registry
