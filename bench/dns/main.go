@@ -29,6 +29,7 @@ func main() {
 	addr := flag.String("addr", "", "serve maillon on this address (empty: only write the files)")
 	knotAddr := flag.String("knot", "127.0.0.1@53530", "listen address written into knot.conf")
 	queries := flag.Int("queries", 200000, "lines of the dnsperf query file")
+	workers := flag.Int("workers", 0, "UDP workers (0: GOMAXPROCS)")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the serving to this file")
 	flag.Parse()
 
@@ -47,7 +48,7 @@ func main() {
 	if *addr == "" {
 		return
 	}
-	s := dns.NewServer(dns.Config{Addr: *addr})
+	s := dns.NewServer(dns.Config{Addr: *addr, UDPWorkers: *workers})
 	s.Load(snap)
 	if err := s.Start(); err != nil {
 		log.Fatal(err)

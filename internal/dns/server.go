@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,7 +30,10 @@ type Config struct {
 	// NOTIFY before retrying (2 s); NotifyRetries how often to retry (5).
 	NotifyTimeout time.Duration
 	NotifyRetries int
-	Logger        *slog.Logger
+	// UDPWorkers is the number of goroutines reading the UDP socket
+	// (GOMAXPROCS by default).
+	UDPWorkers int
+	Logger     *slog.Logger
 }
 
 // Server is the authoritative DNS server. It serves the last Snapshot given
@@ -219,7 +223,11 @@ func (s *Server) Start() error {
 			s.log.Error("dns tcp server stopped", "err", err)
 		}
 	}()
-	for range udpWorkers() {
+	workers := s.cfg.UDPWorkers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	for range workers {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()

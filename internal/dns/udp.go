@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -380,5 +379,3 @@ func (w *udpWriter) Close() error                { return nil }
 func (w *udpWriter) TsigStatus() error           { return w.tsigStatus }
 func (w *udpWriter) TsigTimersOnly(bool)         {}
 func (w *udpWriter) Hijack()                     {}
-
-func udpWorkers() int { return max(2, runtime.GOMAXPROCS(0)) }
