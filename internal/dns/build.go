@@ -651,3 +651,23 @@ func sortKey(rr mdns.RR) string {
 	slices.Reverse(labels)
 	return strings.Join(labels, "\x00") + "\x01" + fmt.Sprintf("%05d", rr.Header().Rrtype) + rr.String()
 }
+
+// ClasslessParent returns what the operator of the parent /24 zone must
+// publish to delegate an RFC 2317 classless reverse zone to maillon: the NS
+// records of the classless zone and a CNAME for every address of the prefix.
+func ClasslessParent(p netip.Prefix, nameservers []string, ttl uint32) ([]mdns.RR, error) {
+	p = p.Masked()
+	if !p.Addr().Is4() || p.Bits() <= 24 || p.Bits() > 32 {
+		return nil, fmt.Errorf("dns: %s is not an IPv4 prefix longer than /24", p)
+	}
+	zone := classlessZone(p)
+	var out []mdns.RR
+	for _, ns := range nameservers {
+		out = append(out, &mdns.NS{Hdr: hdr(zone, mdns.TypeNS, ttl), Ns: canonical(ns)})
+	}
+	for a := p.Addr(); p.Contains(a); a = a.Next() {
+		owner, _ := mdns.ReverseAddr(a.String())
+		out = append(out, &mdns.CNAME{Hdr: hdr(owner, mdns.TypeCNAME, ttl), Target: ptrOwner(p, a)})
+	}
+	return out, nil
+}

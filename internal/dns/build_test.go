@@ -274,3 +274,24 @@ func applyDelta(rrs []mdns.RR, d Delta) []mdns.RR {
 	}
 	return append(out, d.Added...)
 }
+
+func TestClasslessParent(t *testing.T) {
+	rrs, err := ClasslessParent(netip.MustParsePrefix("203.0.113.64/30"), []string{"ns1.example.org"}, 3600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(rrStrings(rrs), "\n")
+	want := strings.Join([]string{
+		"64/30.113.0.203.in-addr.arpa. 3600 IN NS ns1.example.org.",
+		"64.113.0.203.in-addr.arpa. 3600 IN CNAME 64.64/30.113.0.203.in-addr.arpa.",
+		"65.113.0.203.in-addr.arpa. 3600 IN CNAME 65.64/30.113.0.203.in-addr.arpa.",
+		"66.113.0.203.in-addr.arpa. 3600 IN CNAME 66.64/30.113.0.203.in-addr.arpa.",
+		"67.113.0.203.in-addr.arpa. 3600 IN CNAME 67.64/30.113.0.203.in-addr.arpa.",
+	}, "\n")
+	if got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+	if _, err := ClasslessParent(netip.MustParsePrefix("203.0.113.0/24"), nil, 0); err == nil {
+		t.Fatal("a /24 accepted")
+	}
+}

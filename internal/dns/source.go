@@ -4,7 +4,19 @@
 // push to an external primary.
 //
 // The package depends on no other maillon package: the application builds a
-// Source from the registry on every change and hands it to Server.Update.
+// Source from the registry on every change and hands it to Server.Update,
+// which rebuilds only what changed, swaps the zones atomically (the next
+// query sees them) and sends NOTIFY and RFC 2136 pushes for the zones whose
+// serial moved:
+//
+//	srv := dns.NewServer(dns.Config{Addr: ":53", RateLimit: dns.RateLimit{ResponsesPerSecond: 20}})
+//	if _, err := srv.Update(source); err != nil { ... } // and on every change
+//	if err := srv.Start(); err != nil { ... }
+//	defer srv.Stop(ctx)
+//
+// For `maillon dns export ZONE`: srv.Snapshot().Zone(origin).Text(). For
+// `maillon dns diff`: FetchZone from the external primary, then Diff against
+// Zone.Records(); Sync applies it.
 package dns
 
 import (

@@ -38,12 +38,18 @@ func (c *replyCache) get(k []byte) []byte {
 	return b
 }
 
-func (c *replyCache) put(k []byte, b []byte) {
+// put caches a reply. Negative replies only fill the first half, so that a
+// flood of random names cannot crowd out the names that exist.
+func (c *replyCache) put(k []byte, b []byte, negative bool) {
+	limit := maxCached
+	if negative {
+		limit /= 2
+	}
 	c.mu.Lock()
 	if c.m == nil {
 		c.m = map[string][]byte{}
 	}
-	if len(c.m) < maxCached {
+	if len(c.m) < limit {
 		c.m[string(k)] = b
 	}
 	c.mu.Unlock()
@@ -208,7 +214,7 @@ func (s *Server) fast(snap *Snapshot, p []byte, out, keyBuf []byte, src netip.Ad
 			return nil, keyBuf
 		}
 		if cacheable {
-			snap.replies.put(keyBuf, b)
+			snap.replies.put(keyBuf, b, m.Rcode == mdns.RcodeNameError)
 		}
 	}
 	out = append(out[:0], b...)
