@@ -18,8 +18,8 @@ var members = entity[Member, MemberInput]{
 			return err
 		}
 		if m.SiteID != nil {
-			if _, err := c.tx.GetSite(c.ctx, *m.SiteID); err != nil {
-				return exists("site_id", err)
+			if err := ref(c, "site_id", "site", *m.SiteID, c.tx.GetSite); err != nil {
+				return err
 			}
 		}
 		return nil

@@ -17,6 +17,7 @@ func (s *Service) prefixes() entity[Prefix, PrefixInput] {
 		delete: Tx.DeletePrefix,
 		reload: true,
 		prepare: func(c *change, before *Prefix, p *Prefix, in PrefixInput) error {
+			c.prefixesChanged()
 			if err := in.apply(p); err != nil {
 				return err
 			}
@@ -47,6 +48,7 @@ func (s *Service) prefixes() entity[Prefix, PrefixInput] {
 			return checkOverlap(p, all)
 		},
 		deleting: func(c *change, p *Prefix) error {
+			c.prefixesChanged()
 			held, err := c.tx.ListAllocations(c.ctx, AllocationFilter{PrefixID: p.ID, ActiveOnly: true})
 			if err != nil {
 				return err

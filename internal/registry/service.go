@@ -67,6 +67,104 @@ type change struct {
 	actor  Actor
 	now    time.Time
 	events []Event
+
+	// prefixes caches the prefix list for the rest of the transaction
+	// (nil until read, reset when a prefix changes), and locked the pools
+	// this transaction holds the allocation lock of, with their cursors:
+	// once locked, nobody else moves a cursor until we commit, so a batch
+	// of thousands of lines reads and locks each pool once.
+	prefixes []Prefix
+	locked   map[int64]*Prefix
+	// drained marks the locked pools found with no block out of
+	// quarantine: none can come back within this transaction unless it
+	// releases some, so the search is skipped until then.
+	drained map[int64]bool
+	// cursors are the pool cursors moved by this transaction, written
+	// once before it commits rather than after every allocation.
+	cursors map[int64]int64
+	// made remembers the objects this transaction created, by entity, so
+	// that checking a reference to one of them (the member of a line
+	// created a row earlier in the same import) costs no query.
+	made map[string]map[int64]bool
+}
+
+// moveCursor records a pool's new cursor, written by flush.
+func (c *change) moveCursor(p *Prefix, next int64) {
+	p.NextIndex = next
+	if c.cursors == nil {
+		c.cursors = map[int64]int64{}
+	}
+	c.cursors[p.ID] = next
+}
+
+// flush writes what the transaction deferred; write calls it before
+// committing.
+func (c *change) flush() error {
+	for id, next := range c.cursors {
+		if err := c.tx.SetPrefixCursor(c.ctx, id, next); err != nil {
+			return err
+		}
+	}
+	c.cursors = nil
+	return nil
+}
+
+func (c *change) remember(entity string, id int64) {
+	if c.made == nil {
+		c.made = map[string]map[int64]bool{}
+	}
+	if c.made[entity] == nil {
+		c.made[entity] = map[int64]bool{}
+	}
+	c.made[entity][id] = true
+}
+
+// ref checks that the object a field refers to exists, without a query
+// when this transaction created it.
+func ref[T any](c *change, field, entity string, id int64, get func(context.Context, int64) (T, error)) error {
+	if c.made[entity][id] {
+		return nil
+	}
+	if _, err := get(c.ctx, id); err != nil {
+		return exists(field, err)
+	}
+	return nil
+}
+
+// listPrefixes is ListPrefixes, read once per transaction.
+func (c *change) listPrefixes() ([]Prefix, error) {
+	if c.prefixes == nil {
+		all, err := c.tx.ListPrefixes(c.ctx)
+		if err != nil {
+			return nil, err
+		}
+		c.prefixes = append(make([]Prefix, 0, len(all)), all...)
+	}
+	return c.prefixes, nil
+}
+
+// lockPool takes the allocation lock of a pool once per transaction and
+// returns the pool, whose NextIndex the caller keeps up to date.
+func (c *change) lockPool(id int64) (*Prefix, error) {
+	if p, ok := c.locked[id]; ok {
+		return p, nil
+	}
+	p, err := c.tx.LockPrefix(c.ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.locked == nil {
+		c.locked = map[int64]*Prefix{}
+	}
+	c.locked[id] = &p
+	return &p, nil
+}
+
+// prefixesChanged drops what the transaction cached about prefixes.
+func (c *change) prefixesChanged() {
+	c.prefixes = nil
+	c.locked = nil
+	c.drained = nil
 }
 
 func (c *change) record(action, entity string, id int64, before, after any) error {
@@ -96,8 +194,13 @@ func (s *Service) write(ctx context.Context, actor Actor, fn func(*change) error
 	}
 	var c *change
 	err := s.store.Write(ctx, func(tx Tx) error {
-		c = &change{ctx: ctx, tx: tx, actor: actor, now: s.Now()}
-		return fn(c)
+		// Microseconds: what both engines keep, so what a change returns
+		// is what a read gives back.
+		c = &change{ctx: ctx, tx: tx, actor: actor, now: s.Now().Truncate(time.Microsecond)}
+		if err := fn(c); err != nil {
+			return err
+		}
+		return c.flush()
 	})
 	if err != nil {
 		return err
@@ -124,6 +227,10 @@ type entity[T, I any] struct {
 	deleting func(c *change, obj *T) error
 	// reload reads the object back with what the insert or update derived.
 	reload bool
+	// createdFills says created leaves the object as reload would read it,
+	// so a create skips the read-back (a batch of lines saves a query per
+	// line).
+	createdFills bool
 }
 
 func create[T, I any](s *Service, ctx context.Context, actor Actor, e entity[T, I], in I) (T, error) {
@@ -144,12 +251,13 @@ func createIn[T, I any](c *change, e entity[T, I], in I) (T, error) {
 	if err := e.insert(c.tx, c.ctx, &obj); err != nil {
 		return obj, fmt.Errorf("create %s: %w", e.name, err)
 	}
+	c.remember(e.name, e.id(&obj))
 	if e.created != nil {
 		if err := e.created(c, &obj); err != nil {
 			return obj, err
 		}
 	}
-	if e.reload {
+	if e.reload && !e.createdFills {
 		var err error
 		if obj, err = e.get(c.tx, c.ctx, e.id(&obj)); err != nil {
 			return obj, err
@@ -196,6 +304,7 @@ func remove[T, I any](s *Service, ctx context.Context, actor Actor, e entity[T, 
 		if err := e.delete(c.tx, ctx, id); err != nil {
 			return fmt.Errorf("delete %s %d: %w", e.name, id, err)
 		}
+		delete(c.made[e.name], id)
 		return c.record("delete", e.name, id, before, nil)
 	})
 }

@@ -14,13 +14,14 @@ const passwordContext = "subscriptions.password"
 
 func (s *Service) subscriptions() entity[Subscription, SubscriptionInput] {
 	return entity[Subscription, SubscriptionInput]{
-		name:   "subscription",
-		id:     func(x *Subscription) int64 { return x.ID },
-		get:    Tx.GetSubscription,
-		insert: Tx.InsertSubscription,
-		update: Tx.UpdateSubscription,
-		delete: Tx.DeleteSubscription,
-		reload: true,
+		name:         "subscription",
+		id:           func(x *Subscription) int64 { return x.ID },
+		get:          Tx.GetSubscription,
+		insert:       Tx.InsertSubscription,
+		update:       Tx.UpdateSubscription,
+		delete:       Tx.DeleteSubscription,
+		reload:       true,
+		createdFills: true,
 		prepare: func(c *change, before *Subscription, sub *Subscription, in SubscriptionInput) error {
 			in.apply(sub)
 			if err := sub.validate(); err != nil {
@@ -36,31 +37,36 @@ func (s *Service) subscriptions() entity[Subscription, SubscriptionInput] {
 				return invalid("password", "is required for a %s subscription", sub.Kind)
 			}
 			sub.PasswordSet = len(sub.SealedPassword) > 0
-			if _, err := c.tx.GetMember(c.ctx, sub.MemberID); err != nil {
-				return exists("member_id", err)
+			if err := ref(c, "member_id", "member", sub.MemberID, c.tx.GetMember); err != nil {
+				return err
 			}
 			if sub.SiteID != nil {
-				if _, err := c.tx.GetSite(c.ctx, *sub.SiteID); err != nil {
-					return exists("site_id", err)
+				if err := ref(c, "site_id", "site", *sub.SiteID, c.tx.GetSite); err != nil {
+					return err
 				}
 			}
 			if sub.PortID != nil {
-				if _, err := c.tx.GetPort(c.ctx, *sub.PortID); err != nil {
-					return exists("port_id", err)
+				if err := ref(c, "port_id", "port", *sub.PortID, c.tx.GetPort); err != nil {
+					return err
 				}
 			}
 			if sub.CPEID != nil {
-				if _, err := c.tx.GetCPE(c.ctx, *sub.CPEID); err != nil {
-					return exists("cpe_id", err)
+				if err := ref(c, "cpe_id", "cpe", *sub.CPEID, c.tx.GetCPE); err != nil {
+					return err
 				}
 			}
 			if before != nil {
-				return c.reconcileAddresses(sub, s.opt)
+				_, err := c.reconcileAddresses(sub, s.opt, false)
+				return err
 			}
 			return nil
 		},
 		created: func(c *change, sub *Subscription) error {
-			return c.reconcileAddresses(sub, s.opt)
+			// A new subscription holds nothing yet: no need to look, and
+			// what it gets is what a reload would read.
+			got, err := c.reconcileAddresses(sub, s.opt, true)
+			sub.Addresses = append([]Allocation{}, got...)
+			return err
 		},
 		deleting: func(c *change, sub *Subscription) error {
 			return c.release(sub.ID, s.opt)
@@ -116,31 +122,39 @@ func (c *change) release(subID int64, opt Options) error {
 	if err := c.tx.ReleaseAllocations(c.ctx, subID, c.now, c.now.Add(q)); err != nil {
 		return fmt.Errorf("release addresses of subscription %d: %w", subID, err)
 	}
+	c.drained = nil
 	return nil
 }
 
 // reconcileAddresses gives a subscription the addresses its kind and state
-// call for, or releases them when it no longer needs any.
-func (c *change) reconcileAddresses(sub *Subscription, opt Options) error {
+// call for, or releases them when it no longer needs any; it returns the
+// blocks it allocated. fresh says the subscription was just inserted, so
+// it holds none.
+func (c *change) reconcileAddresses(sub *Subscription, opt Options, fresh bool) ([]Allocation, error) {
 	want := sub.Kind.NeedsAddresses() && sub.State != SubClosed
-	held, err := c.tx.ListAllocations(c.ctx, AllocationFilter{SubscriptionID: sub.ID, ActiveOnly: true})
-	if err != nil {
-		return err
+	var held []Allocation
+	if !fresh {
+		var err error
+		held, err = c.tx.ListAllocations(c.ctx, AllocationFilter{SubscriptionID: sub.ID, ActiveOnly: true})
+		if err != nil {
+			return nil, err
+		}
 	}
 	if !want {
 		if len(held) > 0 {
-			return c.release(sub.ID, opt)
+			return nil, c.release(sub.ID, opt)
 		}
-		return nil
+		return nil, nil
 	}
 	has := map[AddressRole]bool{}
 	for _, a := range held {
 		has[a.Role] = true
 	}
-	pools, err := c.tx.ListPrefixes(c.ctx)
+	pools, err := c.listPrefixes()
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var got []Allocation
 	for _, need := range []struct {
 		role    AddressRole
 		is4     bool
@@ -157,11 +171,13 @@ func (c *change) reconcileAddresses(sub *Subscription, opt Options) error {
 		if len(cands) == 0 {
 			continue // the ISP runs no such pool (no IPv6 yet, say)
 		}
-		if _, err := c.allocate(cands, sub.ID, need.role); err != nil {
-			return fmt.Errorf("allocate %s for %s: %w", need.role, sub.Login, err)
+		a, err := c.allocate(cands, sub.ID, need.role)
+		if err != nil {
+			return nil, fmt.Errorf("allocate %s for %s: %w", need.role, sub.Login, err)
 		}
+		got = append(got, a)
 	}
-	return nil
+	return got, nil
 }
 
 // candidatePools orders the pools a subscription may draw from: those
@@ -198,17 +214,23 @@ func candidatePools(pools []Prefix, sub *Subscription, purpose Purpose, is4 bool
 // a released block whose quarantine is over, else the next never-used one.
 func (c *change) allocate(pools []Prefix, subID int64, role AddressRole) (Allocation, error) {
 	for _, p := range pools {
-		pool, err := c.tx.LockPrefix(c.ctx, p.ID)
+		pool, err := c.lockPool(p.ID)
 		if err != nil {
 			return Allocation{}, err
 		}
 		a := Allocation{PrefixID: pool.ID, Role: role, SubscriptionID: &subID, AllocatedAt: c.now}
-		err = c.tx.ReuseAllocation(c.ctx, pool.ID, c.now, &a)
-		if err == nil {
-			return a, nil
-		}
-		if !errors.Is(err, ErrNotFound) {
-			return Allocation{}, err
+		if !c.drained[pool.ID] {
+			err = c.tx.ReuseAllocation(c.ctx, pool.ID, c.now, &a)
+			if err == nil {
+				return a, nil
+			}
+			if !errors.Is(err, ErrNotFound) {
+				return Allocation{}, err
+			}
+			if c.drained == nil {
+				c.drained = map[int64]bool{}
+			}
+			c.drained[pool.ID] = true
 		}
 		total, err := ipam.BlockCount(pool.CIDR, pool.BlockBits)
 		if err != nil {
@@ -228,14 +250,10 @@ func (c *change) allocate(pools []Prefix, subID int64, role AddressRole) (Alloca
 			if err != nil {
 				return Allocation{}, err
 			}
-			if err := c.tx.SetPrefixCursor(c.ctx, pool.ID, idx+1); err != nil {
-				return Allocation{}, err
-			}
+			c.moveCursor(pool, idx+1)
 			return a, nil
 		}
-		if err := c.tx.SetPrefixCursor(c.ctx, pool.ID, end); err != nil {
-			return Allocation{}, err
-		}
+		c.moveCursor(pool, end)
 	}
 	names := make([]string, len(pools))
 	for i, p := range pools {

@@ -85,7 +85,7 @@ func (s *Store) WriteAccounting(ctx context.Context, records []accounting.Record
 		return fmt.Errorf("accounting: begin: %w", s.dialect.mapErr(err))
 	}
 	defer tx.Rollback()
-	x := q{tx, s.dialect}
+	x := q{tx: tx, d: s.dialect}
 	latest, err := x.prepare(ctx, "SELECT "+sessionCols+" FROM sessions WHERE nas = ? AND session_id = ? ORDER BY id DESC LIMIT 1")
 	if err != nil {
 		return fmt.Errorf("accounting: %w", err)
@@ -230,7 +230,7 @@ func (s *Store) CloseStaleSessions(ctx context.Context, now time.Time, grace tim
 		return 0, err
 	}
 	defer tx.Rollback()
-	x := q{tx, s.dialect}
+	x := q{tx: tx, d: s.dialect}
 	for i := 0; i < len(stale); i += 500 {
 		ids := stale[i:min(i+500, len(stale))]
 		if _, err := x.exec(ctx, "UPDATE sessions SET stopped_at = updated_at, stop_reason = 'stale' WHERE stopped_at IS NULL AND id IN (?"+strings.Repeat(",?", len(ids)-1)+")", ids...); err != nil {

@@ -26,6 +26,8 @@ type dialect struct {
 	// classify maps a driver error to a constraint kind and its name.
 	classify func(error) (kind constraintKind, name string)
 	readOpts *sql.TxOptions
+	// prepare caches prepared statements per transaction.
+	prepare bool
 }
 
 type constraintKind int

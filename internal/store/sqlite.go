@@ -46,6 +46,7 @@ var sqliteDialect = &dialect{
 		return notConstraint, ""
 	},
 	readOpts: &sql.TxOptions{ReadOnly: true},
+	prepare:  true,
 }
 
 // SQLitePath extracts the file path from a SQLite database URL.
