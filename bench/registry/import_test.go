@@ -56,13 +56,19 @@ func membersCSV(n int) []byte {
 // freshRegistry opens a new SQLite registry with pools large enough for
 // any benchmark size.
 func freshRegistry(tb testing.TB, dir string) (*registry.Service, *store.Store) {
+	return freshRegistryWithKey(tb, dir, secret.NewKey())
+}
+
+// freshRegistryWithKey is freshRegistry sealing secrets with key, so that a
+// daemon started on the database later can read them.
+func freshRegistryWithKey(tb testing.TB, dir, sealKey string) (*registry.Service, *store.Store) {
 	tb.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(dir, "maillon.db"))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	key, _ := secret.ParseKey(secret.NewKey())
+	key, _ := secret.ParseKey(sealKey)
 	box, err := secret.New(key)
 	if err != nil {
 		tb.Fatal(err)

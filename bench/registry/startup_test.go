@@ -1,0 +1,156 @@
+package registrybench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+
+	"maillon/internal/csvimport"
+	"maillon/internal/registry"
+	"maillon/internal/secret"
+)
+
+// BenchmarkServeStartup20k starts `maillon serve` on a registry of 20,000
+// members with a line each and measures how long until /healthz answers,
+// how long until RADIUS accepts a subscriber (its snapshot is built), and
+// the daemon's resident memory once it serves both.
+func BenchmarkServeStartup20k(b *testing.B) {
+	n := benchRows()
+	dir := b.TempDir()
+	key := secret.NewKey()
+	reg, st := freshRegistryWithKey(b, dir, key)
+	ctx := context.Background()
+	if _, err := csvimport.Members(ctx, reg, registry.System, bytes.NewReader(membersCSV(n)), nil); err != nil {
+		b.Fatal(err)
+	}
+	// One line whose password we know, to ask RADIUS about.
+	err := reg.Batch(ctx, registry.System, func(bt *registry.Batch) error {
+		name, email := "Probe", "probe@example.org"
+		m, err := bt.CreateMember(registry.MemberInput{Name: &name, Email: &email, Periods: &[]registry.Period{{Start: registry.DateOf(time.Now().AddDate(-1, 0, 0))}}})
+		if err != nil {
+			return err
+		}
+		kind, login, password := registry.KindPPP, "probe@BENCH", "probe-password"
+		if _, err := bt.CreateSubscription(registry.SubscriptionInput{MemberID: &m.ID, Kind: &kind, Login: &login, Password: &password}); err != nil {
+			return err
+		}
+		nasName, addr, nasSecret := "bench", "127.0.0.1", "bench-secret"
+		_, err = bt.CreateNAS(registry.NASInput{Name: &nasName, Address: &addr, Secret: &nasSecret, MessageAuth: ptr(registry.MessageAuthNo)})
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	st.Close()
+
+	bin := filepath.Join(dir, "maillon")
+	if out, err := exec.Command("go", "build", "-o", bin, "maillon/cmd/maillon").CombinedOutput(); err != nil {
+		b.Fatalf("build: %v\n%s", err, out)
+	}
+	httpAddr, authAddr := freeAddr(b, "tcp"), freeAddr(b, "udp")
+	conf := filepath.Join(dir, "maillon.yaml")
+	os.WriteFile(conf, []byte(fmt.Sprintf(`database: %q
+secret_key: %q
+listen: {http: %q, socket: %q}
+radius: {auth: %q, acct: "", spool_dir: %q}
+log: {level: warn}
+`, filepath.Join(dir, "maillon.db"), key, httpAddr, filepath.Join(dir, "s.sock"), authAddr, filepath.Join(dir, "spool"))), 0o600)
+
+	b.ResetTimer()
+	for range b.N {
+		daemon := exec.Command(bin, "serve", "--config", conf)
+		daemon.Stderr = os.Stderr
+		start := time.Now()
+		if err := daemon.Start(); err != nil {
+			b.Fatal(err)
+		}
+		healthy := waitFor(b, func() bool {
+			resp, err := http.Get("http://" + httpAddr + "/healthz")
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			return resp.StatusCode == 200
+		})
+		healthAt := time.Since(start)
+		_ = healthy
+		waitFor(b, func() bool {
+			p := radius.New(radius.CodeAccessRequest, []byte("bench-secret"))
+			rfc2865.UserName_SetString(p, "probe@BENCH")
+			rfc2865.UserPassword_SetString(p, "probe-password")
+			rctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+			defer cancel()
+			resp, err := radius.Exchange(rctx, p, authAddr)
+			return err == nil && resp.Code == radius.CodeAccessAccept
+		})
+		radiusAt := time.Since(start)
+		time.Sleep(500 * time.Millisecond) // let the first rebuild's garbage settle
+		rss, hwm := procMemory(daemon.Process.Pid)
+		daemon.Process.Signal(os.Interrupt)
+		daemon.Wait()
+		b.Logf("%d members: /healthz after %s, RADIUS accepts after %s, RSS %.0f MiB (peak %.0f MiB)", n+1, healthAt.Round(time.Millisecond), radiusAt.Round(time.Millisecond), rss, hwm)
+		b.ReportMetric(healthAt.Seconds(), "s-to-healthz")
+		b.ReportMetric(radiusAt.Seconds(), "s-to-radius")
+		b.ReportMetric(rss, "RSS-MiB")
+		b.ReportMetric(hwm, "peakRSS-MiB")
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func freeAddr(tb testing.TB, network string) string {
+	tb.Helper()
+	if network == "udp" {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		defer c.Close()
+		return c.LocalAddr().String()
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func waitFor(tb testing.TB, ok func() bool) bool {
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if ok() {
+			return true
+		}
+	}
+	tb.Fatal("timed out")
+	return false
+}
+
+// procMemory reads a process's resident set and its high-water mark, MiB.
+func procMemory(pid int) (rss, hwm float64) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		for key, dst := range map[string]*float64{"VmRSS:": &rss, "VmHWM:": &hwm} {
+			if rest, ok := strings.CutPrefix(line, key); ok {
+				kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+				*dst = kb / 1024
+			}
+		}
+	}
+	return rss, hwm
+}
