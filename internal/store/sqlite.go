@@ -116,7 +116,7 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 	}
 	tmp := path + ".partial"
 	os.Remove(tmp)
-	if _, err := s.read.ExecContext(ctx, "VACUUM INTO ?", tmp); err != nil {
+	if _, err := s.write.ExecContext(ctx, "VACUUM INTO ?", tmp); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("backup to %s: %w", path, err)
 	}

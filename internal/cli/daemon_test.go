@@ -1,0 +1,168 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"maillon/internal/app"
+	"maillon/internal/config"
+	"maillon/internal/registry"
+	"maillon/internal/store"
+	"maillon/internal/testenv"
+)
+
+func initDB(t *testing.T, dir, database string) (conf, token string) {
+	t.Helper()
+	conf = filepath.Join(dir, "maillon.yaml")
+	r := runCLI(runOpt{}, nil, "init", "--config", conf, "--database", database, "--admin-email", "root@example.org",
+		"--socket", filepath.Join(dir, "maillon.sock"))
+	if r.code != 0 {
+		t.Fatalf("init: %d %s", r.code, r.stderr)
+	}
+	m := regexp.MustCompile(`API token for admin \(shown once\): (mln_\S+)`).FindStringSubmatch(r.stdout)
+	if m == nil {
+		t.Fatalf("init printed no token:\n%s", r.stdout)
+	}
+	return conf, m[1]
+}
+
+// serveFrom runs a daemon from a config file written by init, its
+// listeners moved to free loopback ports.
+func serveFrom(t *testing.T, conf string) (*app.App, func()) {
+	t.Helper()
+	cfg, err := config.Load(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb := app.LoopbackConfig(t.TempDir(), cfg.Database)
+	cfg.Listen.HTTP, cfg.RADIUS = lb.Listen.HTTP, lb.RADIUS
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	return a, func() {
+		cancel()
+		<-done
+		a.Close()
+	}
+}
+
+func TestInitOnBothEngines(t *testing.T) {
+	for name, database := range map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "db", "maillon.db") },
+		"postgres": func(t *testing.T) string { return testenv.FreshPostgresDB(t) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			db := database(t)
+			conf, token := initDB(t, dir, db)
+			// The file it wrote is commented, private, and holds a key.
+			info, err := os.Stat(conf)
+			if err != nil || info.Mode().Perm() != 0o600 {
+				t.Fatalf("config %v, %v", info, err)
+			}
+			body, _ := os.ReadFile(conf)
+			if !strings.Contains(string(body), "# ") || !strings.Contains(string(body), "secret_key: ") {
+				t.Fatalf("config:\n%s", body)
+			}
+			runCLI(runOpt{}, nil, "init", "--config", conf, "--database", db, "--admin-email", "x@example.org").
+				failsWith(t, 1, conf+" already exists; remove it or choose another --config")
+			r := runCLI(runOpt{}, nil, "init", "--config", filepath.Join(dir, "other.yaml"), "--database", db, "--admin-email", "x@example.org")
+			if r.code != 1 || !strings.Contains(r.stderr, "already has 1 admins") {
+				t.Fatalf("second init on the same database: %d %s", r.code, r.stderr)
+			}
+			a, stop := serveFrom(t, conf)
+			defer stop()
+			admin, err := a.Registry().Authenticate(context.Background(), token)
+			if err != nil || admin.Name != "admin" || !admin.Has(registry.RoleAdmin) {
+				t.Fatalf("the printed token: %+v, %v", admin, err)
+			}
+			env := map[string]string{"MAILLON_URL": "http://" + a.HTTPAddr(), "MAILLON_TOKEN": token}
+			if r := runCLI(runOpt{}, env, "member", "list"); r.code != 0 {
+				t.Fatalf("member list with the init token: %s", r.stderr)
+			}
+		})
+	}
+	runCLI(runOpt{}, nil, "init", "--config", filepath.Join(t.TempDir(), "c.yaml"), "--database", filepath.Join(t.TempDir(), "m.db")).
+		failsWith(t, 1, "--admin-email is required (the first admin's address)")
+}
+
+// A backup taken while the daemon writes is a sound database holding what
+// was committed; restore refuses while the daemon runs and then puts the
+// backup in place, keeping the replaced database aside.
+func TestBackupWhileServingAndRestore(t *testing.T) {
+	dir := t.TempDir()
+	conf, _ := initDB(t, dir, filepath.Join(dir, "maillon.db"))
+	a, stop := serveFrom(t, conf)
+	reg := a.Registry()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ctx.Err() == nil; i++ {
+			name, email := fmt.Sprintf("Writer %d", i), fmt.Sprintf("w%d@example.org", i)
+			reg.CreateMember(context.Background(), registry.System, registry.MemberInput{Name: &name, Email: &email})
+		}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	backup := filepath.Join(dir, "backup.db")
+	r := runCLI(runOpt{}, nil, "backup", "--config", conf, backup)
+	cancel()
+	wg.Wait()
+	if r.code != 0 || !strings.Contains(r.stdout, "wrote "+backup) {
+		t.Fatalf("backup: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	runCLI(runOpt{}, nil, "backup", "--config", conf, backup).failsWith(t, 1, "backup: "+backup+" already exists")
+	count := func(path string) int64 {
+		st, err := store.Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		var n int64
+		st.Read(context.Background(), func(r registry.Reader) error { n, err = r.CountMembers(context.Background()); return err })
+		return n
+	}
+	inBackup := count(backup)
+	if inBackup == 0 {
+		t.Fatal("the backup holds no member")
+	}
+	// Restoring under a running daemon would pull the file from under it.
+	sock := filepath.Join(dir, "maillon.sock")
+	cfg, _ := config.Load(conf)
+	if cfg.Listen.Socket != sock {
+		t.Fatalf("socket %s", cfg.Listen.Socket)
+	}
+	runCLI(runOpt{}, nil, "restore", "--config", conf, backup).failsWith(t, 1, "a maillon daemon is running on "+sock+": stop it before restoring")
+	stop()
+	live := count(filepath.Join(dir, "maillon.db"))
+	if live <= inBackup {
+		t.Logf("no write after the backup (live %d, backup %d)", live, inBackup)
+	}
+	r = runCLI(runOpt{}, nil, "restore", "--config", conf, backup)
+	if r.code != 0 || !strings.Contains(r.stdout, "previous database is kept as") {
+		t.Fatalf("restore: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	if got := count(filepath.Join(dir, "maillon.db")); got != inBackup {
+		t.Fatalf("after restore %d members, backup had %d", got, inBackup)
+	}
+	garbage := filepath.Join(dir, "garbage.db")
+	os.WriteFile(garbage, []byte("not a database"), 0o600)
+	if r := runCLI(runOpt{}, nil, "restore", "--config", conf, garbage); r.code != 1 || !strings.Contains(r.stderr, "garbage.db") {
+		t.Fatalf("restore of garbage: %d %s", r.code, r.stderr)
+	}
+	if got := count(filepath.Join(dir, "maillon.db")); got != inBackup {
+		t.Fatalf("a refused restore changed the database: %d members", got)
+	}
+}
