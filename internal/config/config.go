@@ -155,13 +155,16 @@ func (c *Config) parse(b []byte) error {
 // containers and systemd credentials pass secrets.
 func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 	str := map[string]*string{
-		"MAILLON_DATABASE":        &c.Database,
-		"MAILLON_DATABASE_LISTEN": &c.DatabaseListen,
-		"MAILLON_SECRET_KEY":      &c.SecretKey,
-		"MAILLON_LISTEN_HTTP":     &c.Listen.HTTP,
-		"MAILLON_LISTEN_SOCKET":   &c.Listen.Socket,
-		"MAILLON_LOG_LEVEL":       &c.Log.Level,
-		"MAILLON_LOG_FORMAT":      &c.Log.Format,
+		"MAILLON_DATABASE":         &c.Database,
+		"MAILLON_DATABASE_LISTEN":  &c.DatabaseListen,
+		"MAILLON_SECRET_KEY":       &c.SecretKey,
+		"MAILLON_LISTEN_HTTP":      &c.Listen.HTTP,
+		"MAILLON_LISTEN_SOCKET":    &c.Listen.Socket,
+		"MAILLON_LOG_LEVEL":        &c.Log.Level,
+		"MAILLON_LOG_FORMAT":       &c.Log.Format,
+		"MAILLON_RADIUS_AUTH":      &c.RADIUS.Auth,
+		"MAILLON_RADIUS_ACCT":      &c.RADIUS.Acct,
+		"MAILLON_RADIUS_SPOOL_DIR": &c.RADIUS.SpoolDir,
 	}
 	for k, p := range str {
 		if v, ok := lookup(k); ok {
