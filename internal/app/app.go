@@ -21,6 +21,7 @@ import (
 
 	"maillon/internal/config"
 	"maillon/internal/csvimport"
+	"maillon/internal/radius"
 	"maillon/internal/registry"
 	"maillon/internal/secret"
 	"maillon/internal/store"
@@ -62,7 +63,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: log, store: st, metrics: prometheus.NewRegistry()}
-	a.reg = registry.New(st, box, registry.Options{Quarantine: cfg.IPAM.Quarantine.Duration, DelegatedBits: cfg.IPAM.DelegatedBits})
+	a.reg = registry.New(st, box, registry.Options{
+		Quarantine: cfg.IPAM.Quarantine.Duration, DelegatedBits: cfg.IPAM.DelegatedBits,
+		CheckAttribute: func(name, value string) error {
+			_, err := radius.ParseAttr(name, value)
+			return err
+		},
+	})
 	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.web = web.New(web.Options{
 		Registry:   a.reg,

@@ -103,6 +103,9 @@ func radiusSnapshot(ctx context.Context, reg *registry.Service, policy config.Sw
 		default:
 			sub.MembershipReason = "membership " + string(ms)
 		}
+		if sub.Reply, err = replyAttrs(s.ReplyAttributes); err != nil {
+			errs = append(errs, fmt.Errorf("subscription %s: %w", s.Login, err))
+		}
 		for _, a := range s.Addresses {
 			switch a.Role {
 			case registry.RoleIPv4:
@@ -127,6 +130,9 @@ func radiusSnapshot(ctx context.Context, reg *registry.Service, policy config.Sw
 		}
 		if n.StripRealm {
 			c.Realm = radius.RealmStrip
+		}
+		if c.Reply, err = replyAttrs(n.ReplyAttributes); err != nil {
+			errs = append(errs, fmt.Errorf("NAS %s: %w", n.Name, err))
 		}
 		in.Clients = append(in.Clients, c)
 	}
@@ -153,6 +159,26 @@ func radiusSnapshot(ctx context.Context, reg *registry.Service, policy config.Sw
 		field.Reject, field.VLAN, _ = config.ParseDecision(v)
 	}
 	return in, errors.Join(errs...)
+}
+
+// replyAttrs encodes "Name = value" attributes; a bad one is left out.
+func replyAttrs(list []string) ([]radius.Attr, error) {
+	var (
+		out  []radius.Attr
+		errs []error
+	)
+	for _, a := range list {
+		name, value, err := registry.SplitAttribute(a)
+		if err == nil {
+			var attr radius.Attr
+			if attr, err = radius.ParseAttr(name, value); err == nil {
+				out = append(out, attr)
+				continue
+			}
+		}
+		errs = append(errs, err)
+	}
+	return out, errors.Join(errs...)
 }
 
 // accessOf is what the registry says of a member behind a port or a MAC.

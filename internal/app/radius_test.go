@@ -60,6 +60,18 @@ func TestRADIUSFromTheRegistry(t *testing.T) {
 			pd = a.Block.String()
 		}
 	}
+	// Extra reply attributes, per line and per NAS; a typo is refused when
+	// typed, not when the subscriber connects.
+	var e struct{ Error, Field string }
+	if code := d.do("PATCH", "/api/v1/subscriptions/demo1@DEMO", d.token, map[string]any{"reply_attributes": []string{"Mikrotik-Rate-Limt = 10M/100M"}}, &e); code != 400 || e.Field != "reply_attributes" {
+		t.Fatalf("misspelt attribute = %d %+v", code, e)
+	}
+	if code := d.do("PATCH", "/api/v1/subscriptions/demo1@DEMO", d.token, map[string]any{"reply_attributes": []string{"Mikrotik-Rate-Limit = 10M/100M"}}, nil); code != 200 {
+		t.Fatalf("rate limit = %d", code)
+	}
+	if code := d.do("PATCH", "/api/v1/nas/demo-bras", d.token, map[string]any{"reply_attributes": []string{"Idle-Timeout = 600"}}, nil); code != 200 {
+		t.Fatalf("NAS attribute = %d", code)
+	}
 	auth, acct := d.app.RADIUSAuthAddr(), d.app.RADIUSAcctAddr()
 	// The snapshot is rebuilt in the background after the seed: wait for it.
 	var out string
@@ -68,7 +80,10 @@ func TestRADIUSFromTheRegistry(t *testing.T) {
 			break
 		}
 	}
-	for _, want := range []string{"Received Access-Accept", "Framed-IP-Address = " + v4, "Delegated-IPv6-Prefix = " + pd, "Framed-IP-Netmask = 255.255.255.255", "Session-Timeout = ", "Acct-Interim-Interval = 60"} {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !strings.Contains(out, "Idle-Timeout"); time.Sleep(100 * time.Millisecond) {
+		out = radtest(t, "pap", "demo1@DEMO", "demo1-password", auth, "demo-secret")
+	}
+	for _, want := range []string{"Received Access-Accept", "Framed-IP-Address = " + v4, `Mikrotik-Rate-Limit = "10M/100M"`, "Idle-Timeout = 600", "Delegated-IPv6-Prefix = " + pd, "Framed-IP-Netmask = 255.255.255.255", "Session-Timeout = ", "Acct-Interim-Interval = 60"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("PAP reply lacks %q:\n%s", want, out)
 		}

@@ -21,6 +21,10 @@ var (
 )
 
 // txt is a plain text field.
+// replyAttributeField sets extra RADIUS reply attributes of a NAS or a line.
+var replyAttributeField = field{flag: "reply-attribute", key: "reply_attributes", kind: asLines,
+	usage: `extra RADIUS reply attribute "Name = value", e.g. "Mikrotik-Rate-Limit = 100M/1G" (repeatable; replaces all)`}
+
 func txt(flag, key, usage string) field {
 	return field{flag: flag, key: key, usage: usage, kind: asText}
 }
@@ -79,6 +83,7 @@ var entities = []*entity{
 			siteRef,
 			{flag: "port", key: "port_id", kind: asRef, target: "ports", usage: "switch port (id or room; none to clear)"},
 			txt("notes", "notes", "free notes"),
+			replyAttributeField,
 		},
 		filters: []field{
 			memberRef,
@@ -149,6 +154,7 @@ var entities = []*entity{
 			siteRef,
 			{flag: "coa-port", key: "coa_port", kind: asNumber, usage: "CoA/Disconnect port (default 3799)"},
 			txt("description", "description", "description"),
+			replyAttributeField,
 		},
 		newInput: func() any { return &registry.NASInput{} },
 		list: table(

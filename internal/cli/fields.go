@@ -33,6 +33,7 @@ const (
 	asPeriods             // repeatable START:END, replacing all periods
 	asMoney               // 12, 12.50 or 12,50
 	asSecret              // a password or shared secret; "-" reads it from stdin
+	asLines               // repeatable, each value whole (it may hold commas)
 )
 
 // field maps one flag onto one field of an entity's Input.
@@ -65,7 +66,7 @@ func (f field) define(fs *pflag.FlagSet) {
 	switch f.kind {
 	case asBool:
 		fs.Bool(f.flag, false, usage)
-	case asPeriods:
+	case asPeriods, asLines:
 		fs.StringArray(f.flag, nil, usage)
 	case asList:
 		fs.StringSlice(f.flag, nil, usage)
@@ -130,6 +131,12 @@ func (s *session) fieldValue(fs *pflag.FlagSet, f field) (any, error) {
 	case asPeriods:
 		vs, _ := fs.GetStringArray(f.flag)
 		return parsePeriods(vs)
+	case asLines:
+		vs, _ := fs.GetStringArray(f.flag)
+		if vs == nil {
+			vs = []string{}
+		}
+		return vs, nil
 	case asList:
 		vs, _ := fs.GetStringSlice(f.flag)
 		for _, v := range vs {

@@ -41,23 +41,27 @@ type NAS struct {
 	CoAPort     int               `json:"coa_port"`
 	Description string            `json:"description,omitempty"`
 	SecretSet   bool              `json:"secret_set"`
-	CreatedAt   time.Time         `json:"created_at"`
-	UpdatedAt   time.Time         `json:"updated_at"`
+	// ReplyAttributes go in every subscriber Accept sent to this NAS,
+	// "Name = value" each (e.g. "Mikrotik-Rate-Limit = 100M/1G").
+	ReplyAttributes []string  `json:"reply_attributes,omitempty"`
+	CreatedAt       time.Time `json:"created_at"`
+	UpdatedAt       time.Time `json:"updated_at"`
 
 	SealedSecret []byte `json:"-"`
 }
 
 // NASInput creates or edits a NAS.
 type NASInput struct {
-	Name        *string            `json:"name,omitempty"`
-	Address     *string            `json:"address,omitempty"`
-	Secret      *string            `json:"secret,omitempty"`
-	Kind        *NASKind           `json:"kind,omitempty"`
-	MessageAuth *MessageAuthPolicy `json:"message_authenticator,omitempty"`
-	StripRealm  *bool              `json:"strip_realm,omitempty"`
-	SiteID      *int64             `json:"site_id,omitempty"`
-	CoAPort     *int               `json:"coa_port,omitempty"`
-	Description *string            `json:"description,omitempty"`
+	Name            *string            `json:"name,omitempty"`
+	Address         *string            `json:"address,omitempty"`
+	Secret          *string            `json:"secret,omitempty"`
+	Kind            *NASKind           `json:"kind,omitempty"`
+	MessageAuth     *MessageAuthPolicy `json:"message_authenticator,omitempty"`
+	StripRealm      *bool              `json:"strip_realm,omitempty"`
+	SiteID          *int64             `json:"site_id,omitempty"`
+	CoAPort         *int               `json:"coa_port,omitempty"`
+	Description     *string            `json:"description,omitempty"`
+	ReplyAttributes *[]string          `json:"reply_attributes,omitempty"`
 }
 
 func (in NASInput) apply(n *NAS) error {
@@ -74,6 +78,7 @@ func (in NASInput) apply(n *NAS) error {
 	set(&n.StripRealm, in.StripRealm)
 	set(&n.CoAPort, in.CoAPort)
 	set(&n.Description, in.Description)
+	set(&n.ReplyAttributes, in.ReplyAttributes)
 	if in.SiteID != nil {
 		n.SiteID = zeroNil(*in.SiteID)
 	}

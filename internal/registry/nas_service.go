@@ -22,6 +22,9 @@ func (s *Service) nasClients() entity[NAS, NASInput] {
 			if err := n.validate(); err != nil {
 				return err
 			}
+			if err := s.checkReplyAttributes(n.ReplyAttributes); err != nil {
+				return err
+			}
 			if in.Secret != nil {
 				if err := validateSharedSecret(*in.Secret); err != nil {
 					return err

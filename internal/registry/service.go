@@ -21,6 +21,9 @@ type Options struct {
 	DelegatedBits int
 	// Now is the clock; tests set it.
 	Now func() time.Time
+	// CheckAttribute validates an extra RADIUS reply attribute; nil
+	// checks only the "Name = value" form.
+	CheckAttribute func(name, value string) error
 }
 
 // DefaultQuarantine keeps a freed address out of use for 30 days, long

@@ -43,10 +43,13 @@ type Subscription struct {
 	Notes       string            `json:"notes,omitempty"`
 	// PasswordSet tells whether a password is stored; the password itself
 	// never leaves the registry except to the authentication code.
-	PasswordSet bool         `json:"password_set"`
-	Addresses   []Allocation `json:"addresses"`
-	CreatedAt   time.Time    `json:"created_at"`
-	UpdatedAt   time.Time    `json:"updated_at"`
+	PasswordSet bool `json:"password_set"`
+	// ReplyAttributes are extra RADIUS reply attributes for this line
+	// ("Name = value"), winning over the NAS's.
+	ReplyAttributes []string     `json:"reply_attributes,omitempty"`
+	Addresses       []Allocation `json:"addresses"`
+	CreatedAt       time.Time    `json:"created_at"`
+	UpdatedAt       time.Time    `json:"updated_at"`
 
 	// SealedPassword is the encrypted password as stored.
 	SealedPassword []byte `json:"-"`
@@ -59,18 +62,19 @@ func (k SubscriptionKind) NeedsAddresses() bool { return k == KindPPP || k == Ki
 // SubscriptionInput creates or edits a subscription; nil fields are left as
 // they are.
 type SubscriptionInput struct {
-	MemberID    *int64             `json:"member_id,omitempty"`
-	Kind        *SubscriptionKind  `json:"kind,omitempty"`
-	Login       *string            `json:"login,omitempty"`
-	Password    *string            `json:"password,omitempty"`
-	State       *SubscriptionState `json:"state,omitempty"`
-	UpstreamRef *string            `json:"upstream_ref,omitempty"`
-	CPEID       *int64             `json:"cpe_id,omitempty"`
-	SiteID      *int64             `json:"site_id,omitempty"`
-	PortID      *int64             `json:"port_id,omitempty"`
-	MAC         *string            `json:"mac,omitempty"`
-	VLAN        *int               `json:"vlan,omitempty"`
-	Notes       *string            `json:"notes,omitempty"`
+	MemberID        *int64             `json:"member_id,omitempty"`
+	Kind            *SubscriptionKind  `json:"kind,omitempty"`
+	Login           *string            `json:"login,omitempty"`
+	Password        *string            `json:"password,omitempty"`
+	State           *SubscriptionState `json:"state,omitempty"`
+	UpstreamRef     *string            `json:"upstream_ref,omitempty"`
+	CPEID           *int64             `json:"cpe_id,omitempty"`
+	SiteID          *int64             `json:"site_id,omitempty"`
+	PortID          *int64             `json:"port_id,omitempty"`
+	MAC             *string            `json:"mac,omitempty"`
+	VLAN            *int               `json:"vlan,omitempty"`
+	Notes           *string            `json:"notes,omitempty"`
+	ReplyAttributes *[]string          `json:"reply_attributes,omitempty"`
 }
 
 func (in SubscriptionInput) apply(s *Subscription) {
@@ -82,6 +86,7 @@ func (in SubscriptionInput) apply(s *Subscription) {
 	set(&s.MAC, in.MAC)
 	set(&s.VLAN, in.VLAN)
 	set(&s.Notes, in.Notes)
+	set(&s.ReplyAttributes, in.ReplyAttributes)
 	if in.CPEID != nil {
 		s.CPEID = zeroNil(*in.CPEID)
 	}

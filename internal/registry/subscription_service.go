@@ -27,6 +27,9 @@ func (s *Service) subscriptions() entity[Subscription, SubscriptionInput] {
 			if err := sub.validate(); err != nil {
 				return err
 			}
+			if err := s.checkReplyAttributes(sub.ReplyAttributes); err != nil {
+				return err
+			}
 			if in.Password != nil {
 				if err := validatePassword(*in.Password); err != nil {
 					return err

@@ -9,16 +9,17 @@ import (
 	"maillon/internal/registry"
 )
 
-const nasCols = `id, name, address, secret, kind, message_auth, strip_realm, site_id, coa_port, description, created_at, updated_at`
+const nasCols = `id, name, address, secret, kind, message_auth, strip_realm, site_id, coa_port, description, created_at, updated_at, reply_attributes`
 
 func scanNAS(r *sql.Rows) (registry.NAS, error) {
 	var (
 		n        registry.NAS
 		addr     string
+		attrs    string
 		site     sql.NullInt64
 		cat, uat tsCol
 	)
-	if err := r.Scan(&n.ID, &n.Name, &addr, &n.SealedSecret, &n.Kind, &n.MessageAuth, &n.StripRealm, &site, &n.CoAPort, &n.Description, &cat, &uat); err != nil {
+	if err := r.Scan(&n.ID, &n.Name, &addr, &n.SealedSecret, &n.Kind, &n.MessageAuth, &n.StripRealm, &site, &n.CoAPort, &n.Description, &cat, &uat, &attrs); err != nil {
 		return n, err
 	}
 	var err error
@@ -26,6 +27,7 @@ func scanNAS(r *sql.Rows) (registry.NAS, error) {
 		return n, fmt.Errorf("nas %d: %w", n.ID, err)
 	}
 	n.SiteID, n.CreatedAt, n.UpdatedAt, n.SecretSet = intPtr(site), cat.T, uat.T, len(n.SealedSecret) > 0
+	n.ReplyAttributes = splitLines(attrs)
 	return n, nil
 }
 
@@ -41,9 +43,9 @@ func (t *txn) ListNAS(ctx context.Context) ([]registry.NAS, error) {
 
 func (t *txn) InsertNAS(ctx context.Context, n *registry.NAS) error {
 	now := nowUTC()
-	id, err := t.insert(ctx, `INSERT INTO nas (name, address, secret, kind, message_auth, strip_realm, site_id, coa_port, description, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		n.Name, n.Address.String(), n.SealedSecret, n.Kind, n.MessageAuth, n.StripRealm, nullInt(n.SiteID), n.CoAPort, n.Description, now, now)
+	id, err := t.insert(ctx, `INSERT INTO nas (name, address, secret, kind, message_auth, strip_realm, site_id, coa_port, description, created_at, updated_at, reply_attributes)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		n.Name, n.Address.String(), n.SealedSecret, n.Kind, n.MessageAuth, n.StripRealm, nullInt(n.SiteID), n.CoAPort, n.Description, now, now, joinLines(n.ReplyAttributes))
 	if err != nil {
 		return err
 	}
@@ -53,8 +55,8 @@ func (t *txn) InsertNAS(ctx context.Context, n *registry.NAS) error {
 
 func (t *txn) UpdateNAS(ctx context.Context, n *registry.NAS) error {
 	now := nowUTC()
-	r, err := t.exec(ctx, `UPDATE nas SET name = ?, address = ?, secret = ?, kind = ?, message_auth = ?, strip_realm = ?, site_id = ?, coa_port = ?, description = ?, updated_at = ?
-		WHERE id = ?`, n.Name, n.Address.String(), n.SealedSecret, n.Kind, n.MessageAuth, n.StripRealm, nullInt(n.SiteID), n.CoAPort, n.Description, now, n.ID)
+	r, err := t.exec(ctx, `UPDATE nas SET name = ?, address = ?, secret = ?, kind = ?, message_auth = ?, strip_realm = ?, site_id = ?, coa_port = ?, description = ?, updated_at = ?, reply_attributes = ?
+		WHERE id = ?`, n.Name, n.Address.String(), n.SealedSecret, n.Kind, n.MessageAuth, n.StripRealm, nullInt(n.SiteID), n.CoAPort, n.Description, now, joinLines(n.ReplyAttributes), n.ID)
 	if err := mustAffect(r, err, "nas", n.ID); err != nil {
 		return err
 	}

@@ -280,3 +280,14 @@ func intPtr(n sql.NullInt64) *int64 {
 
 // nowUTC is the row timestamp, at the microsecond precision both engines keep.
 func nowUTC() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// splitLines and joinLines store short lists as one text column, one item
+// a line.
+func splitLines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+func joinLines(items []string) string { return strings.Join(items, "\n") }

@@ -9,16 +9,18 @@ import (
 	"maillon/internal/registry"
 )
 
-const subscriptionCols = `id, member_id, kind, login, password, state, upstream_ref, cpe_id, site_id, port_id, mac, vlan, notes, created_at, updated_at`
+const subscriptionCols = `id, member_id, kind, login, password, state, upstream_ref, cpe_id, site_id, port_id, mac, vlan, notes, created_at, updated_at, reply_attributes`
 
 func scanSubscription(r *sql.Rows) (registry.Subscription, error) {
 	var (
 		s               registry.Subscription
 		cpe, site, port sql.NullInt64
 		mac             sql.NullString
+		attrs           string
 		cat, uat        tsCol
 	)
-	err := r.Scan(&s.ID, &s.MemberID, &s.Kind, &s.Login, &s.SealedPassword, &s.State, &s.UpstreamRef, &cpe, &site, &port, &mac, &s.VLAN, &s.Notes, &cat, &uat)
+	err := r.Scan(&s.ID, &s.MemberID, &s.Kind, &s.Login, &s.SealedPassword, &s.State, &s.UpstreamRef, &cpe, &site, &port, &mac, &s.VLAN, &s.Notes, &cat, &uat, &attrs)
+	s.ReplyAttributes = splitLines(attrs)
 	s.CPEID, s.SiteID, s.PortID = intPtr(cpe), intPtr(site), intPtr(port)
 	s.MAC, s.CreatedAt, s.UpdatedAt = mac.String, cat.T, uat.T
 	s.PasswordSet = len(s.SealedPassword) > 0
@@ -111,9 +113,9 @@ func (t *txn) ListSubscriptions(ctx context.Context, f registry.SubscriptionFilt
 
 func (t *txn) InsertSubscription(ctx context.Context, s *registry.Subscription) error {
 	now := nowUTC()
-	id, err := t.insert(ctx, `INSERT INTO subscriptions (member_id, kind, login, password, state, upstream_ref, cpe_id, site_id, port_id, mac, vlan, notes, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.MemberID, s.Kind, s.Login, s.SealedPassword, s.State, s.UpstreamRef, nullInt(s.CPEID), nullInt(s.SiteID), nullInt(s.PortID), nullString(s.MAC), s.VLAN, s.Notes, now, now)
+	id, err := t.insert(ctx, `INSERT INTO subscriptions (member_id, kind, login, password, state, upstream_ref, cpe_id, site_id, port_id, mac, vlan, notes, created_at, updated_at, reply_attributes)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.MemberID, s.Kind, s.Login, s.SealedPassword, s.State, s.UpstreamRef, nullInt(s.CPEID), nullInt(s.SiteID), nullInt(s.PortID), nullString(s.MAC), s.VLAN, s.Notes, now, now, joinLines(s.ReplyAttributes))
 	if err != nil {
 		return err
 	}
@@ -123,9 +125,9 @@ func (t *txn) InsertSubscription(ctx context.Context, s *registry.Subscription) 
 
 func (t *txn) UpdateSubscription(ctx context.Context, s *registry.Subscription) error {
 	now := nowUTC()
-	r, err := t.exec(ctx, `UPDATE subscriptions SET member_id = ?, kind = ?, login = ?, password = ?, state = ?, upstream_ref = ?, cpe_id = ?, site_id = ?, port_id = ?, mac = ?, vlan = ?, notes = ?, updated_at = ?
+	r, err := t.exec(ctx, `UPDATE subscriptions SET member_id = ?, kind = ?, login = ?, password = ?, state = ?, upstream_ref = ?, cpe_id = ?, site_id = ?, port_id = ?, mac = ?, vlan = ?, notes = ?, updated_at = ?, reply_attributes = ?
 		WHERE id = ?`,
-		s.MemberID, s.Kind, s.Login, s.SealedPassword, s.State, s.UpstreamRef, nullInt(s.CPEID), nullInt(s.SiteID), nullInt(s.PortID), nullString(s.MAC), s.VLAN, s.Notes, now, s.ID)
+		s.MemberID, s.Kind, s.Login, s.SealedPassword, s.State, s.UpstreamRef, nullInt(s.CPEID), nullInt(s.SiteID), nullInt(s.PortID), nullString(s.MAC), s.VLAN, s.Notes, now, joinLines(s.ReplyAttributes), s.ID)
 	if err := mustAffect(r, err, "subscription", s.ID); err != nil {
 		return err
 	}
