@@ -1,7 +1,9 @@
 package dns
 
 import (
+	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,4 +86,62 @@ func FuzzRespond(f *testing.F) {
 			t.Fatalf("UDP reply of %d bytes", len(b))
 		}
 	})
+}
+
+// TestFastPathMatchesFullPath checks the UDP fast path (reply cache and
+// wildcard templates) against the full path, twice so that the second
+// answer comes from the cache.
+func TestFastPathMatchesFullPath(t *testing.T) {
+	snap, err := Build(testSource(), nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(Config{})
+	src := netip.MustParseAddr("192.0.2.1")
+	long := strings.Repeat("abcdefghij.", 20)
+	names := []string{
+		"front.example.org.", "WWW.Example.org.", "nope.example.org.", "b.deep.example.org.",
+		"anyone.USERS.example.org.", "x.y.users.example.org.", long + "users.example.org.",
+		"sub.example.org.", "deeper.sub.example.org.", "big.example.org.", "example.org.",
+		reverse("2001:db8:1:1ff::abcd"), reverse("2001:DB8:1:100::1"), "6.100.51.198.in-addr.arpa.",
+		"out.example.org.", "example.com.",
+	}
+	for _, name := range names {
+		for _, qt := range []uint16{mdns.TypeA, mdns.TypeTXT, mdns.TypePTR, mdns.TypeMX, mdns.TypeNS} {
+			for _, edns := range []int{0, 1232, 4096} {
+				req := new(mdns.Msg)
+				req.SetQuestion(name, qt)
+				req.Id = 4242
+				if edns > 0 {
+					req.SetEdns0(uint16(edns), false)
+				}
+				pkt, err := req.Pack()
+				if err != nil {
+					t.Fatal(err)
+				}
+				full := s.respond(snap, req, src, "", false)
+				fullPkt, _ := full.Pack()
+				var want mdns.Msg
+				want.Unpack(fullPkt)
+				for try := 0; try < 2; try++ {
+					out, _ := s.fast(snap, pkt, nil, nil, src)
+					if out == nil {
+						continue // the full path answers it
+					}
+					var got mdns.Msg
+					if err := got.Unpack(out); err != nil {
+						t.Fatalf("%s %s edns %d: %v", name, mdns.TypeToString[qt], edns, err)
+					}
+					if got.Id != 4242 || got.Question[0].Name != name {
+						t.Fatalf("%s: id %d question %s", name, got.Id, got.Question[0].Name)
+					}
+					g := strings.ToLower(fmt.Sprint(got.MsgHdr, rrStrings(got.Answer), rrStrings(got.Ns), rrStrings(got.Extra), got.IsEdns0() != nil))
+					w := strings.ToLower(fmt.Sprint(want.MsgHdr, rrStrings(want.Answer), rrStrings(want.Ns), rrStrings(want.Extra), want.IsEdns0() != nil))
+					if g != w {
+						t.Fatalf("%s %s edns %d try %d:\nfast %s\nfull %s", name, mdns.TypeToString[qt], edns, try, g, w)
+					}
+				}
+			}
+		}
+	}
 }

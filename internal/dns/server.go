@@ -205,6 +205,9 @@ func (s *Server) Start() error {
 	}
 	s.udpAddr, s.tcpAddr = pc.LocalAddr(), ln.Addr()
 	s.udpConn = pc.(*net.UDPConn)
+	if err := blockingReads(s.udpConn); err != nil {
+		s.log.Warn("dns: UDP reads stay non-blocking", "err", err)
+	}
 	accept := func(h mdns.Header) mdns.MsgAcceptAction {
 		// Let updates and notifies through: they are answered, not dropped.
 		if h.Bits&(1<<15) != 0 {

@@ -197,6 +197,14 @@ func (s *Server) fast(snap *Snapshot, p []byte, out, keyBuf []byte, src netip.Ad
 	keyBuf = q.cacheKey(keyBuf, s.cfg.MaxUDPSize)
 	b := snap.replies.get(keyBuf)
 	if b == nil {
+		if name := q.lowerName(); name != "" {
+			if w := snap.wildcardOf(name, q.qtype); w != "" {
+				if out = s.fromWildcard(snap, &q, w, out, src); out != nil {
+					return out, keyBuf
+				}
+				return nil, keyBuf
+			}
+		}
 		req := q.msg()
 		if req == nil {
 			req = new(mdns.Msg)
@@ -226,6 +234,154 @@ func (s *Server) fast(snap *Snapshot, p []byte, out, keyBuf []byte, src netip.Ad
 	return out, keyBuf
 }
 
+// lowerName is the query name in lowercase presentation format, or "" when
+// it has characters that need escaping.
+func (q *plainQuery) lowerName() string {
+	var b strings.Builder
+	b.Grow(len(q.qname))
+	for off := 0; q.qname[off] != 0; {
+		l := int(q.qname[off])
+		for _, c := range q.qname[off+1 : off+1+l] {
+			switch {
+			case c >= 'A' && c <= 'Z':
+				c += 'a' - 'A'
+			case c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '*':
+			default:
+				return ""
+			}
+			b.WriteByte(c)
+		}
+		b.WriteByte('.')
+		off += 1 + l
+	}
+	if b.Len() == 0 {
+		return "."
+	}
+	return b.String()
+}
+
+// wildcardOf returns the wildcard owner that answers the lowercased name
+// directly (no delegation above it, no CNAME at it), or "".
+func (s *Snapshot) wildcardOf(name string, qtype uint16) string {
+	z := s.find(name)
+	if z == nil || z.nodes[name] != nil || z.cut(name, qtype) != nil || qtype == mdns.TypeANY {
+		return ""
+	}
+	for off := 0; ; {
+		next, end := mdns.NextLabel(name, off)
+		if end || len(name)-next < len(z.origin) {
+			return ""
+		}
+		if _, ok := z.nodes[name[next:]]; ok {
+			w := "*." + name[next:]
+			n := z.nodes[w]
+			if n == nil || (n.get(mdns.TypeCNAME) != nil && qtype != mdns.TypeCNAME) {
+				return ""
+			}
+			return w
+		}
+		off = next
+	}
+}
+
+// fromWildcard answers a name synthesized from the wildcard w: it packs,
+// once, the answer to w itself without compression, then replaces w by the
+// query name in the question and the answer owners. Every name under a
+// wildcard (an IPv6 /56's addresses) thus costs a copy, not a lookup.
+func (s *Server) fromWildcard(snap *Snapshot, q *plainQuery, w string, out []byte, src netip.Addr) []byte {
+	key := make([]byte, 0, len(w)+16)
+	key = append(key, 0) // never a wire name: no clash with plain keys
+	key = append(key, w...)
+	size := 512
+	if q.edns {
+		size = min(max(q.size, 512), s.cfg.MaxUDPSize)
+	}
+	key = append(key, byte(q.qtype>>8), byte(q.qtype), byte(q.qclass>>8), byte(q.qclass), byte(size>>8), byte(size))
+	if q.do {
+		key = append(key, 1)
+	}
+	tpl := snap.replies.get(key)
+	if tpl == nil {
+		req := &mdns.Msg{Question: []mdns.Question{{Name: w, Qtype: q.qtype, Qclass: q.qclass}}}
+		if q.edns {
+			req.SetEdns0(uint16(q.size), q.do)
+		}
+		m, _ := s.respondCacheable(snap, req, src, "", false)
+		if m == nil || m.Truncated {
+			return nil
+		}
+		m.Compress = false
+		var err error
+		if tpl, err = m.Pack(); err != nil {
+			return nil
+		}
+		snap.replies.put(key, tpl, false)
+	}
+	wire := make([]byte, 0, len(w)+1)
+	wire, ok := appendWire(wire, w)
+	if !ok || len(tpl) < 12+len(wire)+4 {
+		return nil
+	}
+	out = append(out[:0], tpl[:12]...)
+	binary.BigEndian.PutUint16(out, q.id)
+	if q.rd {
+		out[2] |= 0x01
+	}
+	out = append(out, q.qname...)
+	off := 12 + len(wire)
+	out = append(out, tpl[off:off+4]...)
+	off += 4
+	for range binary.BigEndian.Uint16(tpl[6:]) {
+		end := skipName(tpl, off)
+		if end < 0 || end+10 > len(tpl) {
+			return nil
+		}
+		if string(tpl[off:end]) == string(wire) {
+			out = append(out, q.qname...)
+		} else {
+			out = append(out, tpl[off:end]...)
+		}
+		rdlen := int(binary.BigEndian.Uint16(tpl[end+8:]))
+		if end+10+rdlen > len(tpl) {
+			return nil
+		}
+		out = append(out, tpl[end:end+10+rdlen]...)
+		off = end + 10 + rdlen
+	}
+	out = append(out, tpl[off:]...)
+	if len(out) > size {
+		return nil // the longer name no longer fits: the full path truncates
+	}
+	return out
+}
+
+// appendWire appends a lowercase presentation name as uncompressed wire.
+func appendWire(b []byte, name string) ([]byte, bool) {
+	for _, l := range mdns.SplitDomainName(name) {
+		if len(l) > 63 {
+			return b, false
+		}
+		b = append(b, byte(len(l)))
+		b = append(b, l...)
+	}
+	return append(b, 0), true
+}
+
+// skipName returns the offset after an uncompressed name, or -1.
+func skipName(b []byte, off int) int {
+	for off < len(b) {
+		l := int(b[off])
+		if l == 0 {
+			return off + 1
+		}
+		if l > 63 {
+			return -1
+		}
+		off += 1 + l
+	}
+	return -1
+}
+
 // batchSize is how many packets one recvmmsg/sendmmsg moves: system calls
 // are most of the cost of a small UDP answer.
 const batchSize = 32
@@ -243,6 +399,30 @@ func newBatchConn(conn *net.UDPConn) batchConn {
 	return ipv4.NewPacketConn(conn)
 }
 
+// blockingReads makes the socket blocking, so that a worker waits for
+// packets inside recvmmsg rather than through the runtime's poller, which
+// costs an epoll_wait and a thread wake-up per batch. A receive timeout
+// brings the workers back to the poller now and then, where Close finds them.
+func blockingReads(conn *net.UDPConn) error {
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	err = rc.Control(func(fd uintptr) {
+		tv := syscall.Timeval{Usec: 100000}
+		if serr = syscall.SetsockoptTimeval(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv); serr != nil {
+			return
+		}
+		serr = syscall.SetNonblock(int(fd), false)
+	})
+	return errors.Join(err, serr)
+}
+
+// msgWaitForOne makes a blocking recvmmsg return as soon as one packet is
+// there (MSG_WAITFORONE).
+const msgWaitForOne = 0x10000
+
 // serveUDP reads and answers packets until the socket is closed.
 func (s *Server) serveUDP(conn *net.UDPConn) {
 	bc := newBatchConn(conn)
@@ -254,7 +434,7 @@ func (s *Server) serveUDP(conn *net.UDPConn) {
 	}
 	key := make([]byte, 0, 300)
 	for {
-		n, err := bc.ReadBatch(in, 0)
+		n, err := bc.ReadBatch(in, msgWaitForOne)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
