@@ -72,6 +72,10 @@ type authResult struct {
 	admin  *adminEntry
 	vlan   string
 	member string
+	// identity is who EAP authenticated (inner identity, certificate
+	// name), logged beside the outer User-Name.
+	identity string
+	eap      *eapReply // EAP-Message, State and keys of an EAP answer
 	// statusAcct: a Status-Server on the accounting port, answered with
 	// an Accounting-Response (RFC 5997 §3).
 	statusAcct bool
@@ -85,8 +89,11 @@ func (w *worker) access(snap *Snapshot, c *clientEntry, p *packet) authResult {
 	w.ms = msState{}
 	r.method = methodNone
 	if p.has(attrEAPMessage) {
-		r.out = outEAP
-		return r
+		if w.s.eap == nil {
+			r.out = outEAP
+			return r
+		}
+		return w.eapAccess(snap, c, p)
 	}
 	name, ok := p.get(attrUserName)
 	if !ok || len(name) == 0 {
@@ -215,14 +222,26 @@ func (w *worker) adminLogin(snap *Snapshot, c *clientEntry, p *packet, name []by
 // 802.1X): the port decides, or the device's MAC does, and each case the
 // registry cannot settle maps to the operator's Decision.
 func (w *worker) macAuth(snap *Snapshot, c *clientEntry, p *packet, name []byte) authResult {
+	mac, macOK := requestMAC(p, name)
+	return switchDecision(snap, c, p, mac, macOK)
+}
+
+// requestMAC is the device's MAC: Calling-Station-Id, else the User-Name.
+func requestMAC(p *packet, name []byte) (mac [6]byte, ok bool) {
+	if v, found := p.get(attrCallingStationID); found {
+		mac, ok = parseMAC(v)
+	}
+	if !ok {
+		mac, ok = parseMAC(name)
+	}
+	return mac, ok
+}
+
+// switchDecision is the VLAN decision for a device on a NAS: the port's
+// room when the switch's port is in room mode, else the device's MAC entry.
+// MAC authentication and 802.1X (EAP) share it.
+func switchDecision(snap *Snapshot, c *clientEntry, p *packet, mac [6]byte, macOK bool) authResult {
 	r := authResult{method: methodMAC}
-	mac, macOK := [6]byte{}, false
-	if v, ok := p.get(attrCallingStationID); ok {
-		mac, macOK = parseMAC(v)
-	}
-	if !macOK {
-		mac, macOK = parseMAC(name)
-	}
 	var acc *Access
 	if ports := snap.ports[c.Name]; ports != nil {
 		var port *PortEntry
@@ -297,12 +316,17 @@ func (w *worker) encodeAccess(c *clientEntry, p *packet, r *authResult, now time
 	switch {
 	case r.statusAcct:
 		code = CodeAccountingResponse
+	case r.eap != nil && r.eap.challenge:
+		code = CodeAccessChallenge
 	case r.out.accepted():
 		code = CodeAccessAccept
 	}
 	e := &w.enc
 	e.reset(code, p.id, p.auth())
 	ma := e.addMessageAuthenticator()
+	if r.eap != nil {
+		w.addEAP(e, c, p, r.eap)
+	}
 	if code == CodeAccessReject {
 		e.addString(attrReplyMessage, r.out.msg)
 		w.addMSCHAPError(e, &w.ms)
@@ -317,7 +341,7 @@ func (w *worker) encodeAccess(c *clientEntry, p *packet, r *authResult, now time
 			}
 			w.addMSCHAP(e, c, p, r, nil, nil)
 			r.admin.reply.appendTo(e)
-		case r.method == methodMAC && r.vlan != "":
+		case r.vlan != "": // MAC authentication or 802.1X on a switch
 			// RFC 3580 §3.31: tagged Tunnel attributes, tag 0 here as the
 			// switches expect.
 			e.add(attrTunnelType, []byte{0, 0, 0, tunnelTypeVLAN})

@@ -1,6 +1,7 @@
 // Package radius is maillon's RADIUS server: authentication (PAP, CHAP,
-// MS-CHAP v1 and v2 with MPPE keys, switch MAC authentication, device
-// administration logins) and accounting.
+// MS-CHAP v1 and v2 with MPPE keys, switch MAC authentication, 802.1X with
+// PEAP/MS-CHAPv2 and EAP-TLS (eap.go), device administration logins) and
+// accounting.
 //
 // It answers from an immutable [Snapshot] that the application builds from
 // the registry and swaps in with [Server.SetSnapshot] on every change, so an

@@ -23,6 +23,7 @@ func fuzzWorker(t testing.TB) *worker {
 		Registerer: prometheus.NewRegistry(),
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:        func() time.Time { return traceTime },
+		EAP:        newTestPKI(t).eapConfig(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -91,12 +92,13 @@ func fuzzSeeds(t testing.TB) [][]byte {
 	on := radius.New(radius.CodeAccountingRequest, []byte(testSecret))
 	on.Add(attrAcctStatusType, []byte{0, 0, 0, 7})
 	seeds = append(seeds, encodeAcct(t, on))
-	return seeds
+	return append(seeds, eapSeeds(t)...)
 }
 
 // FuzzHandlePacket feeds arbitrary datagrams from a known NAS (and from a
 // switch) through the whole request path: it must never panic, and any
-// reply must be a well-formed, correctly signed Access-Accept or -Reject.
+// reply must be a well-formed, correctly signed Access-Accept, -Reject or
+// -Challenge.
 // `go test` runs the seeds; `go test -fuzz FuzzHandlePacket` explores.
 func FuzzHandlePacket(f *testing.F) {
 	for _, s := range fuzzSeeds(f) {
@@ -133,7 +135,7 @@ func FuzzHandlePacket(f *testing.F) {
 		if err := p.parse(reply); err != nil {
 			t.Fatalf("server sent a malformed reply: %v", err)
 		}
-		if p.code != CodeAccessAccept && p.code != CodeAccessReject && p.code != CodeAccountingResponse {
+		if p.code != CodeAccessAccept && p.code != CodeAccessReject && p.code != CodeAccountingResponse && p.code != CodeAccessChallenge {
 			t.Fatalf("reply code %v", p.code)
 		}
 		if !radius.IsAuthenticResponse(reply, raw, []byte(testSecret)) {

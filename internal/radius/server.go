@@ -50,6 +50,10 @@ type Config struct {
 	MPPEPolicy uint32
 	MPPETypes  uint32
 
+	// EAP enables 802.1X (PEAP/MS-CHAPv2, EAP-TLS); nil answers requests
+	// carrying EAP-Message with a reject.
+	EAP *EAPConfig
+
 	// Accounting receives accounting records; nil drops accounting.
 	Accounting AccountingStore
 	// SpoolDir holds the journal of records acknowledged while the store
@@ -124,6 +128,7 @@ type Server struct {
 	maSeen map[string]bool // NAS names that sent Message-Authenticator (policy auto)
 
 	acct *accounting
+	eap  *eapServer // nil without cfg.EAP
 }
 
 // New checks cfg and creates a server. Metrics go to cfg.Registerer (not
@@ -152,6 +157,13 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = m
+	if cfg.EAP != nil {
+		e, err := newEAPServer(*cfg.EAP, cfg.Logger)
+		if err != nil {
+			return nil, err
+		}
+		s.eap = e
+	}
 	if cfg.Accounting != nil {
 		if cfg.SpoolDir == "" {
 			return nil, errors.New("radius: accounting needs a spool directory")
@@ -264,6 +276,9 @@ func (s *Server) Serve(ctx context.Context, authConn, acctConn net.PacketConn) e
 				return
 			case <-t.C:
 				s.cache.sweep(s.cfg.Now())
+				if s.eap != nil {
+					s.eap.sessions.sweep(time.Now())
+				}
 			}
 		}
 	}()
@@ -276,6 +291,9 @@ func (s *Server) Serve(ctx context.Context, authConn, acctConn net.PacketConn) e
 	}
 	wg.Wait()
 	workers.Wait()
+	if s.eap != nil {
+		s.eap.sessions.closeAll() // ends the conversations' TLS goroutines
+	}
 	if committerDone != nil {
 		<-committerDone
 	}
@@ -391,6 +409,7 @@ type worker struct {
 	pw  [128]byte
 	tmp [64]byte
 	ms  msState // MS-CHAP state of the request being handled
+	eap eapScratch
 	rng *rand.Rand
 }
 
@@ -567,6 +586,9 @@ func (s *Server) maSent(nas string) bool {
 // logAccess logs every reject at Info and accepts at Debug, with no
 // password, secret or hash: only names, the outcome and why.
 func (w *worker) logAccess(c *clientEntry, src netip.AddrPort, p *packet, r *authResult) {
+	if r.eap != nil && r.eap.challenge {
+		return // a round of an EAP conversation; its end is logged
+	}
 	log := w.s.log
 	level := slog.LevelDebug
 	if !r.out.accepted() {
@@ -598,6 +620,9 @@ func (w *worker) logAccess(c *clientEntry, src netip.AddrPort, p *packet, r *aut
 	}
 	if r.member != "" {
 		attrs = append(attrs, slog.String("member", r.member))
+	}
+	if r.identity != "" {
+		attrs = append(attrs, slog.String("identity", printable([]byte(r.identity))))
 	}
 	if r.vlan != "" {
 		attrs = append(attrs, slog.String("vlan", r.vlan))
