@@ -21,6 +21,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // EAPConfig enables 802.1X. The files are PEM; they are read by New and
@@ -131,7 +133,7 @@ type eapTLSConfigs struct {
 	tls  *tls.Config // nil without a client CA
 }
 
-func newEAPServer(cfg EAPConfig, log *slog.Logger) (*eapServer, error) {
+func newEAPServer(cfg EAPConfig, log *slog.Logger, reg prometheus.Registerer) (*eapServer, error) {
 	switch strings.ToLower(cfg.DefaultMethod) {
 	case "", methodPEAP:
 		cfg.DefaultMethod = methodPEAP
@@ -163,6 +165,17 @@ func newEAPServer(cfg EAPConfig, log *slog.Logger) (*eapServer, error) {
 	e := &eapServer{cfg: cfg, log: log, sessions: newEAPTable(cfg.MaxSessions, cfg.SessionTimeout)}
 	if err := e.load(); err != nil {
 		return nil, err
+	}
+	if reg != nil {
+		// Rejects, by reason, are in requests_total; this shows how close
+		// the table is to MaxSessions.
+		g := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "maillon", Subsystem: "radius", Name: "eap_conversations",
+			Help: "EAP conversations in progress.",
+		}, func() float64 { return float64(e.sessions.len()) })
+		if err := reg.Register(g); err != nil {
+			return nil, fmt.Errorf("radius: registering EAP metrics: %w", err)
+		}
 	}
 	return e, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/binary"
 	"io"
 	"iter"
@@ -27,6 +28,7 @@ type eapNAS struct {
 	s     *Server
 	w     *worker
 	pki   *testPKI
+	reg   *prometheus.Registry
 	src   netip.AddrPort
 	port  string
 	state []byte
@@ -40,8 +42,9 @@ func newEAPNAS(t testing.TB, mod func(*EAPConfig)) *eapNAS {
 	if mod != nil {
 		mod(cfg)
 	}
+	reg := prometheus.NewRegistry()
 	s, err := New(Config{
-		AcctAddr: "-", EAP: cfg, Registerer: prometheus.NewRegistry(),
+		AcctAddr: "-", EAP: cfg, Registerer: reg,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
@@ -53,7 +56,7 @@ func newEAPNAS(t testing.TB, mod func(*EAPConfig)) *eapNAS {
 	}
 	s.SetSnapshot(snap)
 	t.Cleanup(s.eap.sessions.closeAll)
-	return &eapNAS{t: t, s: s, w: s.newWorker(1), pki: pki,
+	return &eapNAS{t: t, s: s, w: s.newWorker(1), pki: pki, reg: reg,
 		src: netip.MustParseAddrPort("127.0.0.1:40000"), port: eapolSwitchPortRoom}
 }
 
@@ -256,6 +259,9 @@ func TestEAPConversationsAreBoundedAndExpire(t *testing.T) {
 	}
 	n.state = nil
 	wantEnd(t, n.send(eapResp(9, eapTypeIdentity, []byte("x")...)), radius.CodeAccessReject, outEAPBusy.msg)
+	if got := gaugeValue(t, n.reg, "maillon_radius_eap_conversations"); got != 2 {
+		t.Errorf("eap_conversations = %v, want 2", got)
+	}
 
 	time.Sleep(250 * time.Millisecond)
 	n.state = states[0]
@@ -270,6 +276,21 @@ func TestEAPConversationsAreBoundedAndExpire(t *testing.T) {
 	if got := n.s.eap.sessions.len(); got != 1 {
 		t.Errorf("%d conversations, want the new one only", got)
 	}
+}
+
+func gaugeValue(t testing.TB, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no gauge %s", name)
+	return 0
 }
 
 // goPeer is an EAP-TLS supplicant on crypto/tls, driven round by round
@@ -448,4 +469,47 @@ func eapSeeds(t testing.TB) [][]byte {
 		seeds = append(seeds, eapRequestPacket(t, s.msg, s.state, "1"))
 	}
 	return seeds
+}
+
+func TestReloadEAPCertificates(t *testing.T) {
+	n := newEAPNAS(t, nil)
+	n.pki.client(t, "demo1", "demo1@DEMO", false)
+	cert, err := tls.LoadX509KeyPair(n.pki.path("demo1.pem"), n.pki.path("demo1.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	pem, _ := os.ReadFile(n.pki.path("ca.pem"))
+	roots.AppendCertsFromPEM(pem)
+	serverCN := func(name string) string {
+		t.Helper()
+		n.state = nil
+		p := newGoPeer(n, &tls.Config{ServerName: name, RootCAs: roots, Certificates: []tls.Certificate{cert}}, 1000)
+		wantEnd(t, p.run(), radius.CodeAccessAccept, "")
+		return p.conn.ConnectionState().PeerCertificates[0].Subject.CommonName
+	}
+	if got := serverCN("radius.test"); got != "radius.test" {
+		t.Fatalf("server certificate %q", got)
+	}
+	n.pki.issue(t, "server", n.pki.ca, n.pki.caKey, &x509.Certificate{
+		Subject:     pkix.Name{CommonName: "radius2.test"},
+		DNSNames:    []string{"radius2.test"},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	})
+	if err := n.s.ReloadEAP(); err != nil {
+		t.Fatal(err)
+	}
+	if got := serverCN("radius2.test"); got != "radius2.test" {
+		t.Fatalf("after ReloadEAP the server still shows %q", got)
+	}
+	// A broken file is refused and the running certificates stay.
+	if err := os.WriteFile(n.pki.path("server.key"), []byte("not a key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.s.ReloadEAP(); err == nil || !strings.Contains(err.Error(), "server.pem") {
+		t.Fatalf("ReloadEAP with a broken key: %v, want an error naming the file", err)
+	}
+	if got := serverCN("radius2.test"); got != "radius2.test" {
+		t.Fatalf("after a failed reload the server shows %q", got)
+	}
 }

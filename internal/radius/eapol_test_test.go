@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -183,6 +184,36 @@ func TestEapolPEAP(t *testing.T) {
 			t.Errorf("no Access-Reject\n%s", r.out)
 		}
 		wantLogged(t, ts, "result=wrong_password")
+	})
+	t.Run("admin on a switch port", func(t *testing.T) {
+		r := runEapolTest(t, ts.auth, peapNetwork(pki, "alice", "alice-pw"), eapolSwitchPortRoom)
+		if !r.ok || !r.mppeOK {
+			t.Fatalf("an admin's PEAP login should succeed\n%s", r.out)
+		}
+		wantVLAN(t, r, "42")
+	})
+	t.Run("concurrent supplicants", func(t *testing.T) {
+		// More conversations than workers, interleaved: each must keep
+		// to its own State.
+		testenv.LookPath(t, "eapol_test") // skips here, not in a goroutine
+		var wg sync.WaitGroup
+		errs := make(chan string, 8)
+		for i := range 8 {
+			wg.Go(func() {
+				user, pw := "demo1@DEMO", "demo1-password"
+				if i%2 == 1 {
+					user, pw = "vpn1", "vpn-password"
+				}
+				if r := runEapolTest(t, ts.auth, peapNetwork(pki, user, pw), eapolSwitchPortRoom); !r.ok || !r.mppeOK {
+					errs <- r.out
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for out := range errs {
+			t.Errorf("a concurrent PEAP login failed\n%s", out)
+		}
 	})
 	t.Run("suspended", func(t *testing.T) {
 		r := runEapolTest(t, ts.auth, peapNetwork(pki, "suspended1@DEMO", "pw-suspended"), eapolSwitchPortRoom)

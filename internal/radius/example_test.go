@@ -67,3 +67,27 @@ func Example() {
 	fmt.Println(srv.Serve(ctx, auth, acct))
 	// Output: <nil>
 }
+
+// 802.1X: the application passes the EAP files from its configuration
+// (PEM, readable by the daemon) and reloads them on SIGHUP, so a renewed
+// server certificate is used without a restart. Switches are Clients of
+// Kind ClientSwitch; their ports and the MACs come in the snapshot.
+func Example_eap() {
+	srv, err := radius.New(radius.Config{
+		EAP: &radius.EAPConfig{
+			CertFile:     "/etc/maillon/radius.pem", // server certificate, then intermediates
+			KeyFile:      "/etc/maillon/radius.key",
+			ClientCAFile: "/etc/maillon/eap-client-ca.pem", // empty: PEAP only
+		},
+		Registerer: prometheus.NewRegistry(),
+	})
+	if err != nil {
+		fmt.Println(err) // names the file that could not be used
+		return
+	}
+	defer srv.Close()
+	// On SIGHUP:
+	if err := srv.ReloadEAP(); err != nil {
+		slog.Error("keeping the previous EAP certificates", "err", err)
+	}
+}

@@ -158,7 +158,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.metrics = m
 	if cfg.EAP != nil {
-		e, err := newEAPServer(*cfg.EAP, cfg.Logger)
+		e, err := newEAPServer(*cfg.EAP, cfg.Logger, cfg.Registerer)
 		if err != nil {
 			return nil, err
 		}
