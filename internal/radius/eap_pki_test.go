@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -119,6 +120,19 @@ func writePEM(t testing.TB, path, typ string, der []byte) {
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// clientTLS is a supplicant's TLS configuration: client certificate NAME,
+// trusting the test CA for serverName.
+func (k *testPKI) clientTLS(t testing.TB, name, serverName string) *tls.Config {
+	t.Helper()
+	cert, err := tls.LoadX509KeyPair(k.path(name+".pem"), k.path(name+".key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(k.ca)
+	return &tls.Config{ServerName: serverName, RootCAs: roots, Certificates: []tls.Certificate{cert}}
 }
 
 // eapConfig is the server side of k.

@@ -416,14 +416,7 @@ func TestEAPTLSGoPeerSmallFragments(t *testing.T) {
 	n := newEAPNAS(t, func(c *EAPConfig) { c.FragmentSize = 100 })
 	n.port = eapolSwitchPortMAC
 	n.pki.client(t, "printer", "printer-3", false, "aa:bb:cc:00:00:01")
-	cert, err := tls.LoadX509KeyPair(n.pki.path("printer.pem"), n.pki.path("printer.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	pem, _ := os.ReadFile(n.pki.path("ca.pem"))
-	roots.AppendCertsFromPEM(pem)
-	p := newGoPeer(n, &tls.Config{ServerName: "radius.test", RootCAs: roots, Certificates: []tls.Certificate{cert}}, 90)
+	p := newGoPeer(n, n.pki.clientTLS(t, "printer", "radius.test"), 90)
 	rep := p.run()
 	wantEnd(t, rep, radius.CodeAccessAccept, "")
 	if got := rfc2865.UserName_GetString(rep); got != "aa:bb:cc:00:00:01" {
@@ -474,17 +467,10 @@ func eapSeeds(t testing.TB) [][]byte {
 func TestReloadEAPCertificates(t *testing.T) {
 	n := newEAPNAS(t, nil)
 	n.pki.client(t, "demo1", "demo1@DEMO", false)
-	cert, err := tls.LoadX509KeyPair(n.pki.path("demo1.pem"), n.pki.path("demo1.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	pem, _ := os.ReadFile(n.pki.path("ca.pem"))
-	roots.AppendCertsFromPEM(pem)
 	serverCN := func(name string) string {
 		t.Helper()
 		n.state = nil
-		p := newGoPeer(n, &tls.Config{ServerName: name, RootCAs: roots, Certificates: []tls.Certificate{cert}}, 1000)
+		p := newGoPeer(n, n.pki.clientTLS(t, "demo1", name), 1000)
 		wantEnd(t, p.run(), radius.CodeAccessAccept, "")
 		return p.conn.ConnectionState().PeerCertificates[0].Subject.CommonName
 	}
