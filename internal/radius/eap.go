@@ -79,8 +79,9 @@ const (
 	// client certificate chain, or our server flight. Anything larger is
 	// an attack or a mistake.
 	maxTLSMessage = 64 << 10
-	// maxEAPRounds bounds the round trips of a conversation.
-	maxEAPRounds = 100
+	// maxEAPRounds bounds the round trips of a conversation: a certificate
+	// chain in small fragments takes a few dozen.
+	maxEAPRounds = 1000
 )
 
 // Authentication methods, as logged.
@@ -407,8 +408,11 @@ func (w *worker) eapRound(snap *Snapshot, c *clientEntry, p *packet, s *eapSessi
 		w.eap.out = b
 		return w.eapChallenge(s, b)
 	}
-	input := s.in
+	input, total := s.in, s.inTotal
 	s.in, s.inTotal = nil, 0
+	if total > 0 && len(input) != total {
+		return fail(outEAPMalformed) // fewer octets than announced
+	}
 	if s.started && (len(input) == 0) != s.tun.wantAck {
 		// Data where an acknowledgement was due, or the reverse.
 		return fail(outEAPProtocol)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"net"
+	"runtime/debug"
 	"sync"
 	"time"
 )
@@ -73,6 +74,13 @@ func (s *eapSession) start(cfg *tls.Config, prog func(*tls.Conn), serverName str
 	s.tun = &eapTunnel{}
 	conn := tls.Server(s.tun, cfg)
 	s.next, s.stop = iter.Pull(func(yield func(struct{}) bool) {
+		// A bug in a method must cost one conversation, not the server:
+		// iter.Pull would re-raise the panic in the worker.
+		defer func() {
+			if v := recover(); v != nil {
+				s.fail(outEAPProtocol, fmt.Errorf("panic in %s: %v\n%s", s.methodName(), v, debug.Stack()))
+			}
+		}()
 		s.tun.yield = yield
 		prog(conn)
 	})

@@ -182,6 +182,11 @@ func TestEAPRejectsBadConversations(t *testing.T) {
 			n.send(identity)
 			return eapResp(2, eapTypePEAP, tlsFlagLength|tlsFlagMore, 0, 0x10, 0, 0, 0x16)
 		}, outEAPMalformed.msg},
+		{"fragments shorter than announced", func(n *eapNAS) []byte {
+			n.send(identity)
+			n.send(eapResp(2, eapTypePEAP, append([]byte{tlsFlagLength | tlsFlagMore, 0, 0, 0, 200}, make([]byte, 50)...)...))
+			return eapResp(3, eapTypePEAP, append([]byte{0}, make([]byte, 10)...)...)
+		}, outEAPMalformed.msg},
 		{"not TLS", func(n *eapNAS) []byte {
 			n.send(identity)
 			return eapResp(2, eapTypePEAP, 0, 'G', 'E', 'T', ' ', '/', ' ', 'H', 'T', 'T', 'P')
