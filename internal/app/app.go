@@ -208,6 +208,17 @@ func serveHTTP(ctx context.Context, g *errgroup.Group, srv *http.Server, ln net.
 	})
 }
 
+// Reload rereads what can change without a restart (the EAP
+// certificates); what fails to load leaves the previous state in use.
+func (a *App) Reload() error {
+	if a.radius != nil && a.cfg.RADIUS.EAP.CertFile != "" {
+		if err := a.radius.srv.ReloadEAP(); err != nil {
+			return fmt.Errorf("reload EAP certificates: %w", err)
+		}
+	}
+	return nil
+}
+
 // Close releases the store and listeners (Run closes the listeners itself).
 func (a *App) Close() error {
 	if a.httpLn != nil {

@@ -238,6 +238,9 @@ func (a *App) newRADIUS() (*radiusService, error) {
 		Logger:          a.log,
 		Registerer:      a.metrics,
 	}
+	if e := rc.EAP; e.CertFile != "" {
+		cfg.EAP = &radius.EAPConfig{CertFile: e.CertFile, KeyFile: e.KeyFile, ClientCAFile: e.ClientCAFile}
+	}
 	rs := &radiusService{reg: a.reg, store: a.store, policy: rc.Switch, log: a.log, rebuilt: make(chan struct{}, 1)}
 	var err error
 	if rc.Auth != "" {

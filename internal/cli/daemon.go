@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -72,6 +74,18 @@ func serveCmd() *cobra.Command {
 		}
 		defer a.Close()
 		log.Info("maillon started", "version", app.Version, "database", store.Describe(cfg.Database), "http", a.HTTPAddr(), "socket", a.SocketPath())
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go func() {
+			for range hup {
+				if err := a.Reload(); err != nil {
+					log.Error("SIGHUP: reload failed; keeping the previous state", "err", err)
+				} else {
+					log.Info("SIGHUP: reloaded")
+				}
+			}
+		}()
 		return a.Run(cmd.Context())
 	}
 	return cmd

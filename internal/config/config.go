@@ -47,6 +47,15 @@ type RADIUS struct {
 	// Switch says what a switch port gets when the registry cannot settle
 	// it: "reject", or "vlan NAME" to accept it into that VLAN.
 	Switch SwitchPolicy `yaml:"switch"`
+	// EAP enables 802.1X (PEAP/MS-CHAPv2, EAP-TLS) when CertFile is set.
+	EAP EAP `yaml:"eap"`
+}
+
+// EAP holds the certificates of 802.1X authentication.
+type EAP struct {
+	CertFile     string `yaml:"cert_file"`
+	KeyFile      string `yaml:"key_file"`
+	ClientCAFile string `yaml:"client_ca_file"`
 }
 
 // SwitchPolicy is the decision for each unsettled switch-port case.
@@ -219,6 +228,19 @@ func (c *Config) Validate() error {
 	if c.RADIUS.Acct != "" && c.RADIUS.SpoolDir == "" {
 		return errors.New("radius.spool_dir: is required with radius.acct (accounting is acknowledged only once durable)")
 	}
+	if e := c.RADIUS.EAP; e.CertFile != "" || e.KeyFile != "" || e.ClientCAFile != "" {
+		if e.CertFile == "" || e.KeyFile == "" {
+			return errors.New("radius.eap: cert_file and key_file go together")
+		}
+		for key, path := range map[string]string{"cert_file": e.CertFile, "key_file": e.KeyFile, "client_ca_file": e.ClientCAFile} {
+			if path == "" {
+				continue
+			}
+			if _, err := os.Stat(path); err != nil {
+				return fmt.Errorf("radius.eap.%s: %w", key, err)
+			}
+		}
+	}
 	if n := c.RADIUS.InterimInterval; n < 0 || n > 86400 {
 		return fmt.Errorf("radius.interim_interval: %d is outside 0..86400 seconds", n)
 	}
@@ -300,6 +322,12 @@ radius:
   day_boundary: 0s
   # What a switch port gets when the registry cannot settle it:
   # reject, or "vlan NAME" (a guest or registration VLAN).
+  # 802.1X for switch ports and Wi-Fi: PEAP/MS-CHAPv2 with the server
+  # certificate below, EAP-TLS too when client_ca_file is set.
+  # eap:
+  #   cert_file: /etc/maillon/radius.pem
+  #   key_file: /etc/maillon/radius.key
+  #   client_ca_file: /etc/maillon/clients-ca.pem
   switch:
     unknown_mac: reject
     unknown_port: reject
