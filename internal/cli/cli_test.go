@@ -270,7 +270,7 @@ func TestPasswordFromStdin(t *testing.T) {
 // sample is a valid flag value for each kind of field.
 var sample = map[kind]string{
 	asText: "x", asNumber: "42", asBool: "true", asRef: "somewhere", asPeriods: "2026-01-01:",
-	asMoney: "12,50", asSecret: "long-enough-secret",
+	asMoney: "12,50", asSecret: "long-enough-secret", asLines: "Framed-MTU = 1492",
 }
 
 // TestEveryFlagFitsItsInput sets every flag of every entity's add command
@@ -278,7 +278,7 @@ var sample = map[kind]string{
 // the flag is meant for: a renamed Input field breaks this test, not users.
 func TestEveryFlagFitsItsInput(t *testing.T) {
 	routes := map[string]reply{}
-	for _, c := range []string{"members", "sites", "cpes", "ports", "hosts"} {
+	for _, c := range []string{"members", "sites", "cpes", "ports", "hosts", "zones"} {
 		routes["GET /api/v1/"+c+"/somewhere"] = ok(`{"id": 7}`)
 	}
 	api := newFakeAPI(t, routes)
@@ -330,7 +330,7 @@ func TestBadValuesAreOneLineAndSendNothing(t *testing.T) {
 		{[]string{"host", "add", "--monthly-cost", "12.505"}, `--monthly-cost: "12.505" has more than two decimals`},
 		{[]string{"admin", "add", "--role", "admin,boss"}, `--role: "boss" is not one of admin, technical-officer, read-only`},
 		{[]string{"member", "list", "--state", "expired"}, `--state: "expired" is not one of active, suspended, archived`},
-		{[]string{"audit", "--entity", "members"}, `--entity: "members" is not one of member, subscription, prefix, nas, site, host, port, cpe, admin, token`},
+		{[]string{"audit", "--entity", "members"}, `--entity: "members" is not one of member, subscription, prefix, nas, site, host, port, cpe, admin, zone, record, token`},
 		{[]string{"audit", "--id", "ada@example.org"}, `--id "ada@example.org": not an id; give --entity to look it up`},
 		{[]string{"admin", "token", "revoke", "abc"}, `token id "abc" is not a number (token create prints it)`},
 	} {

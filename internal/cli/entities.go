@@ -111,6 +111,8 @@ var entities = []*entity{
 			{flag: "kind", key: "kind", kind: asChoice, choices: kinds, usage: "only for subscriptions of this kind"},
 			siteRef,
 			txt("description", "description", "description"),
+			txt("ptr-template", "ptr_template", `reverse DNS name of its allocations, "{login}.dsl.example.org" or "ip-{ip}.example.org"`),
+			{flag: "dns-forward", key: "dns_forward", kind: asBool, usage: "also publish the A/AAAA record at the template name"},
 		},
 		newInput: func() any { return &registry.PrefixInput{} },
 		list: table(
@@ -351,6 +353,60 @@ var entities = []*entity{
 			`maillon admin remove grace@example.org`,
 			`maillon admin token create grace@example.org --name laptop --ttl 90d`,
 			`maillon admin token revoke 12`,
+		},
+	},
+	{
+		name: "zone", aliases: []string{"zones"}, path: "zones",
+		short: "forward DNS zones (reverse zones follow IPAM)", refHelp: "id or origin",
+		fields: []field{
+			txt("origin", "origin", "zone name, e.g. example.org"),
+			{flag: "ttl", key: "ttl", kind: asNumber, usage: "default TTL of its records, seconds"},
+			txt("description", "description", "description"),
+		},
+		newInput: func() any { return &registry.ZoneInput{} },
+		list: table(
+			col("ID", func(z *registry.Zone) string { return fmtID(z.ID) }),
+			col("ORIGIN", func(z *registry.Zone) string { return z.Origin }),
+			col("DESCRIPTION", func(z *registry.Zone) string { return z.Description }),
+		),
+		show: detail(func(_ *session, w io.Writer, z *registry.Zone) error {
+			return (&props{}).add("id", fmtID(z.ID)).add("origin", z.Origin).add("ttl", fmtID(int64(z.TTL))).
+				add("description", z.Description).add("created", fmtTime(z.CreatedAt)).add("updated", fmtTime(z.UpdatedAt)).write(w)
+		}),
+		examples: []string{
+			`maillon zone add --origin example.org`,
+			`maillon zone list`,
+			`maillon zone remove example.org`,
+		},
+	},
+	{
+		name: "record", aliases: []string{"records"}, path: "records",
+		short: "DNS records of the forward zones", refHelp: "id",
+		fields: []field{
+			{flag: "zone", key: "zone_id", kind: asRef, target: "zones", usage: "zone (id or origin)"},
+			txt("name", "name", `owner name relative to the zone ("www", "@") or fully qualified`),
+			{flag: "type", key: "type", kind: asChoice, choices: registry.RecordTypes, usage: "record type"},
+			{flag: "ttl", key: "ttl", kind: asNumber, usage: "TTL in seconds (0: the zone's)"},
+			txt("data", "data", `record data in zone-file syntax, e.g. "10 mail.example.org." for MX`),
+		},
+		newInput: func() any { return &registry.RecordInput{} },
+		list: table(
+			col("ID", func(r *registry.Record) string { return fmtID(r.ID) }),
+			col("ZONE", func(r *registry.Record) string { return fmtID(r.ZoneID) }),
+			col("NAME", func(r *registry.Record) string { return r.Name }),
+			col("TYPE", func(r *registry.Record) string { return r.Type }),
+			col("TTL", func(r *registry.Record) string { return fmtID(int64(r.TTL)) }),
+			col("DATA", func(r *registry.Record) string { return r.Data }),
+		),
+		show: detail(func(_ *session, w io.Writer, r *registry.Record) error {
+			return (&props{}).add("id", fmtID(r.ID)).add("zone", fmtID(r.ZoneID)).add("name", r.Name).add("type", r.Type).
+				add("ttl", fmtID(int64(r.TTL))).add("data", r.Data).add("created", fmtTime(r.CreatedAt)).write(w)
+		}),
+		examples: []string{
+			`maillon record add --zone example.org --name www --type A --data 198.51.100.80`,
+			`maillon record add --zone example.org --name @ --type MX --data "10 mail.example.org."`,
+			`maillon record list --search www`,
+			`maillon record remove 12`,
 		},
 	},
 }

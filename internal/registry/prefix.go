@@ -32,6 +32,11 @@ type Prefix struct {
 	Kind        SubscriptionKind `json:"kind,omitempty"`
 	SiteID      *int64           `json:"site_id,omitempty"`
 	Description string           `json:"description,omitempty"`
+	// PTRTemplate names the reverse DNS of its allocations:
+	// "{login}.dsl.example.org" or "ip-{ip}.example.org"; empty gives none.
+	PTRTemplate string `json:"ptr_template,omitempty"`
+	// DNSForward adds the matching A/AAAA record at the template name.
+	DNSForward bool `json:"dns_forward,omitempty"`
 	// NextIndex is the allocation cursor: blocks at or past it were never
 	// handed out, so allocation rarely has to search.
 	NextIndex int64     `json:"-"`
@@ -50,6 +55,8 @@ type PrefixInput struct {
 	Kind        *SubscriptionKind `json:"kind,omitempty"`
 	SiteID      *int64            `json:"site_id,omitempty"`
 	Description *string           `json:"description,omitempty"`
+	PTRTemplate *string           `json:"ptr_template,omitempty"`
+	DNSForward  *bool             `json:"dns_forward,omitempty"`
 }
 
 func (in PrefixInput) apply(p *Prefix) error {
@@ -64,6 +71,8 @@ func (in PrefixInput) apply(p *Prefix) error {
 	set(&p.BlockBits, in.BlockBits)
 	set(&p.Kind, in.Kind)
 	set(&p.Description, in.Description)
+	set(&p.PTRTemplate, in.PTRTemplate)
+	set(&p.DNSForward, in.DNSForward)
 	if in.SiteID != nil {
 		p.SiteID = zeroNil(*in.SiteID)
 	}

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"maillon/internal/ipam"
 )
@@ -23,6 +24,12 @@ func (s *Service) prefixes() entity[Prefix, PrefixInput] {
 			}
 			if err := p.validate(s.opt.DelegatedBits); err != nil {
 				return err
+			}
+			if p.PTRTemplate = Fqdn(p.PTRTemplate); p.PTRTemplate != "" && s.opt.CheckReverseName != nil {
+				sample := strings.NewReplacer("{login}", "user", "{ip}", "192-0-2-1").Replace(p.PTRTemplate)
+				if err := s.opt.CheckReverseName(sample); err != nil {
+					return invalid("ptr_template", "%v", err)
+				}
 			}
 			if before != nil && (before.CIDR != p.CIDR || before.BlockBits != p.BlockBits) {
 				held, err := c.tx.ListAllocations(c.ctx, AllocationFilter{PrefixID: p.ID})

@@ -76,6 +76,11 @@ type Reader interface {
 	ListTokens(ctx context.Context, adminID int64) ([]Token, error)
 
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+
+	GetZone(ctx context.Context, id int64) (Zone, error)
+	ListZones(ctx context.Context) ([]Zone, error)
+	GetRecord(ctx context.Context, id int64) (Record, error)
+	ListRecords(ctx context.Context, zoneID int64) ([]Record, error)
 }
 
 // Tx reads and writes inside one transaction.
@@ -134,4 +139,11 @@ type Tx interface {
 	TouchToken(ctx context.Context, id int64, at time.Time) error
 
 	AppendAudit(ctx context.Context, e *AuditEntry) error
+
+	InsertZone(ctx context.Context, z *Zone) error
+	UpdateZone(ctx context.Context, z *Zone) error
+	DeleteZone(ctx context.Context, id int64) error
+	InsertRecord(ctx context.Context, r *Record) error
+	UpdateRecord(ctx context.Context, r *Record) error
+	DeleteRecord(ctx context.Context, id int64) error
 }

@@ -10,7 +10,7 @@ import (
 	"maillon/internal/registry"
 )
 
-const prefixCols = `p.id, p.cidr, p.purpose, p.block_bits, p.kind, p.site_id, p.description, p.next_index, p.created_at, p.updated_at,
+const prefixCols = `p.id, p.cidr, p.purpose, p.block_bits, p.kind, p.site_id, p.description, p.next_index, p.created_at, p.updated_at, p.ptr_template, p.dns_forward,
 	(SELECT COUNT(*) FROM allocations a WHERE a.prefix_id = p.id AND a.subscription_id IS NOT NULL)`
 
 func scanPrefix(r *sql.Rows) (registry.Prefix, error) {
@@ -20,7 +20,7 @@ func scanPrefix(r *sql.Rows) (registry.Prefix, error) {
 		site     sql.NullInt64
 		cat, uat tsCol
 	)
-	if err := r.Scan(&p.ID, &cidr, &p.Purpose, &p.BlockBits, &p.Kind, &site, &p.Description, &p.NextIndex, &cat, &uat, &p.Used); err != nil {
+	if err := r.Scan(&p.ID, &cidr, &p.Purpose, &p.BlockBits, &p.Kind, &site, &p.Description, &p.NextIndex, &cat, &uat, &p.PTRTemplate, &p.DNSForward, &p.Used); err != nil {
 		return p, err
 	}
 	var err error
@@ -64,8 +64,8 @@ func (t *txn) LockPrefix(ctx context.Context, id int64) (registry.Prefix, error)
 
 func (t *txn) InsertPrefix(ctx context.Context, p *registry.Prefix) error {
 	now := nowUTC()
-	id, err := t.insert(ctx, `INSERT INTO prefixes (cidr, purpose, block_bits, kind, site_id, description, next_index, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)`, p.CIDR.String(), p.Purpose, p.BlockBits, p.Kind, nullInt(p.SiteID), p.Description, now, now)
+	id, err := t.insert(ctx, `INSERT INTO prefixes (cidr, purpose, block_bits, kind, site_id, description, next_index, created_at, updated_at, ptr_template, dns_forward)
+		VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`, p.CIDR.String(), p.Purpose, p.BlockBits, p.Kind, nullInt(p.SiteID), p.Description, now, now, p.PTRTemplate, p.DNSForward)
 	if err != nil {
 		return err
 	}
@@ -75,8 +75,8 @@ func (t *txn) InsertPrefix(ctx context.Context, p *registry.Prefix) error {
 
 func (t *txn) UpdatePrefix(ctx context.Context, p *registry.Prefix) error {
 	now := nowUTC()
-	r, err := t.exec(ctx, `UPDATE prefixes SET cidr = ?, purpose = ?, block_bits = ?, kind = ?, site_id = ?, description = ?, updated_at = ? WHERE id = ?`,
-		p.CIDR.String(), p.Purpose, p.BlockBits, p.Kind, nullInt(p.SiteID), p.Description, now, p.ID)
+	r, err := t.exec(ctx, `UPDATE prefixes SET cidr = ?, purpose = ?, block_bits = ?, kind = ?, site_id = ?, description = ?, updated_at = ?, ptr_template = ?, dns_forward = ? WHERE id = ?`,
+		p.CIDR.String(), p.Purpose, p.BlockBits, p.Kind, nullInt(p.SiteID), p.Description, now, p.PTRTemplate, p.DNSForward, p.ID)
 	return mustAffect(r, err, "prefix", p.ID)
 }
 

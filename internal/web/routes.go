@@ -150,6 +150,32 @@ func (s *Server) routes() {
 		}),
 		id: func(a *registry.Admin) int64 { return a.ID }, create: reg.CreateAdmin, update: reg.UpdateAdmin, delete: reg.DeleteAdmin,
 	})
+	register(s, resource[registry.Zone, registry.ZoneInput]{
+		path: "zones", name: "DNS zone", refHelp: "id or origin",
+		list: func(ctx context.Context, r registry.Reader, _ url.Values, opt registry.ListOptions) ([]registry.Zone, error) {
+			zs, err := r.ListZones(ctx)
+			return filter(zs, opt, func(z *registry.Zone) string { return z.Origin + " " + z.Description }), err
+		},
+		find: findIn(s, "zone", registry.Reader.GetZone, registry.Reader.ListZones, func(z *registry.Zone, ref string) bool {
+			return z.Origin == registry.Fqdn(ref)
+		}),
+		id: func(z *registry.Zone) int64 { return z.ID }, create: reg.CreateZone, update: reg.UpdateZone, delete: reg.DeleteZone,
+	})
+	register(s, resource[registry.Record, registry.RecordInput]{
+		path: "records", name: "DNS record", refHelp: "id", queries: []string{"zone_id"},
+		list: func(ctx context.Context, r registry.Reader, q url.Values, opt registry.ListOptions) ([]registry.Record, error) {
+			zone, err := queryID(q, "zone_id")
+			if err != nil {
+				return nil, err
+			}
+			rs, err := r.ListRecords(ctx, zone)
+			return filter(rs, opt, func(x *registry.Record) string { return x.Name + " " + x.Type + " " + x.Data }), err
+		},
+		find: findIn(s, "record", registry.Reader.GetRecord, func(registry.Reader, context.Context) ([]registry.Record, error) { return nil, nil },
+			func(*registry.Record, string) bool { return false }),
+		id: func(x *registry.Record) int64 { return x.ID }, create: reg.CreateRecord, update: reg.UpdateRecord, delete: reg.DeleteRecord,
+	})
+	s.addressRoutes()
 	s.tokenRoutes()
 	s.auditRoutes()
 	s.importRoutes()

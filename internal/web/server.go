@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,6 +53,13 @@ type Registry interface {
 	CreateAdmin(context.Context, registry.Actor, registry.AdminInput) (registry.Admin, error)
 	UpdateAdmin(context.Context, registry.Actor, int64, registry.AdminInput) (registry.Admin, error)
 	DeleteAdmin(context.Context, registry.Actor, int64) error
+	CreateZone(context.Context, registry.Actor, registry.ZoneInput) (registry.Zone, error)
+	UpdateZone(context.Context, registry.Actor, int64, registry.ZoneInput) (registry.Zone, error)
+	DeleteZone(context.Context, registry.Actor, int64) error
+	CreateRecord(context.Context, registry.Actor, registry.RecordInput) (registry.Record, error)
+	UpdateRecord(context.Context, registry.Actor, int64, registry.RecordInput) (registry.Record, error)
+	DeleteRecord(context.Context, registry.Actor, int64) error
+	SetReverseName(ctx context.Context, a registry.Actor, addr netip.Addr, name string) (registry.Allocation, error)
 	CreateToken(ctx context.Context, a registry.Actor, adminID int64, name string, ttl time.Duration) (string, registry.Token, error)
 	RevokeToken(ctx context.Context, a registry.Actor, id int64) error
 }
