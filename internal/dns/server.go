@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	mdns "github.com/miekg/dns"
@@ -50,10 +51,10 @@ type Server struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 
-	udpConn *net.UDPConn
-	tcp     *mdns.Server
-	udpAddr net.Addr
-	tcpAddr net.Addr
+	udpConns []*net.UDPConn // one per worker, sharing the port (SO_REUSEPORT)
+	tcp      *mdns.Server
+	udpAddr  net.Addr
+	tcpAddr  net.Addr
 }
 
 // NewServer returns a server with an empty snapshot; call Update, then Start.
@@ -204,9 +205,28 @@ func (s *Server) Start() error {
 		return err
 	}
 	s.udpAddr, s.tcpAddr = pc.LocalAddr(), ln.Addr()
-	s.udpConn = pc.(*net.UDPConn)
-	if err := blockingReads(s.udpConn); err != nil {
-		s.log.Warn("dns: UDP reads stay non-blocking", "err", err)
+	workers := s.cfg.UDPWorkers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	// A socket per worker lets the kernel spread clients over the workers
+	// without waking them all for each packet, as Knot does.
+	s.udpConns = []*net.UDPConn{pc.(*net.UDPConn)}
+	for len(s.udpConns) < workers {
+		more, err := reusePort.ListenPacket(context.Background(), "udp", pc.LocalAddr().String())
+		if err != nil {
+			s.log.Warn("dns: fewer UDP sockets than workers", "err", err)
+			break
+		}
+		s.udpConns = append(s.udpConns, more.(*net.UDPConn))
+	}
+	for _, c := range s.udpConns {
+		if err := blockingReads(c); err != nil {
+			s.log.Warn("dns: UDP reads stay non-blocking", "err", err)
+		}
+		// Room for bursts while a worker is descheduled on a busy machine;
+		// the kernel caps it at net.core.rmem_max.
+		c.SetReadBuffer(4 << 20)
 	}
 	accept := func(h mdns.Header) mdns.MsgAcceptAction {
 		// Let updates and notifies through: they are answered, not dropped.
@@ -226,27 +246,35 @@ func (s *Server) Start() error {
 			s.log.Error("dns tcp server stopped", "err", err)
 		}
 	}()
-	workers := s.cfg.UDPWorkers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	for range workers {
+	for i := range workers {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.serveUDP(s.udpConn)
+			s.serveUDP(s.udpConns[i%len(s.udpConns)])
 		}()
 	}
 	<-started
 	return nil
 }
 
+// reusePort binds UDP sockets that several can share (SO_REUSEPORT).
+var reusePort = net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, soReusePort, 1)
+	})
+	return errors.Join(err, serr)
+}}
+
+// soReusePort is SO_REUSEPORT on Linux.
+const soReusePort = 0xf
+
 // listen binds UDP, then TCP on the port UDP got, so that port 0 gives one
 // port for both; another process may hold that TCP port, so port 0 retries.
 func listen(addr string) (net.PacketConn, net.Listener, error) {
 	_, port, _ := net.SplitHostPort(addr)
 	for try := 0; ; try++ {
-		pc, err := net.ListenPacket("udp", addr)
+		pc, err := reusePort.ListenPacket(context.Background(), "udp", addr)
 		if err != nil {
 			return nil, nil, fmt.Errorf("dns: listen udp %s: %w", addr, err)
 		}
@@ -273,8 +301,8 @@ func (s *Server) Addr() string {
 func (s *Server) Stop(ctx context.Context) error {
 	s.cancel()
 	var errs []error
-	if s.udpConn != nil {
-		if err := s.udpConn.Close(); err != nil {
+	for _, c := range s.udpConns {
+		if err := c.Close(); err != nil {
 			errs = append(errs, err)
 		}
 	}
