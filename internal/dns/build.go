@@ -66,6 +66,9 @@ func Build(src Source, prev *Snapshot, now time.Time) (*Snapshot, error) {
 		}
 	}
 	for _, p := range src.Prefixes {
+		if root, _ := rootPrefix(src.Prefixes, p.Prefix); root != p.Prefix.Masked() {
+			continue // its addresses live in the zones of the prefix around it
+		}
 		origins, err := reverseZones(p.Prefix)
 		if err != nil {
 			return nil, fmt.Errorf("dns: prefix %s: %w", p.Prefix, err)
@@ -394,6 +397,23 @@ func findPrefix(prefixes []Prefix, p netip.Prefix) (Prefix, bool) {
 	return best, found
 }
 
+// rootPrefix is the outermost prefix of prefixes holding p.
+func rootPrefix(prefixes []Prefix, p netip.Prefix) (netip.Prefix, bool) {
+	best, found := netip.Prefix{}, false
+	for _, c := range prefixes {
+		if c.Prefix.Addr().Is4() != p.Addr().Is4() || c.Prefix.Bits() > p.Bits() || !c.Prefix.Contains(p.Addr()) {
+			continue
+		}
+		if !found || c.Prefix.Bits() < best.Bits() {
+			best, found = c.Prefix.Masked(), true
+		}
+	}
+	if !found {
+		return p.Masked(), false
+	}
+	return best, true
+}
+
 // allocationItems generates the PTR records of an allocation, and the forward
 // address record when the prefix asks for it.
 func (b *builder) allocationItems(prefixes []Prefix, a Allocation) ([]placed, error) {
@@ -428,7 +448,11 @@ func (b *builder) allocationItems(prefixes []Prefix, a Allocation) ([]placed, er
 		return nil, nil
 	}
 	var items []placed
-	owners := []string{ptrOwner(p.Prefix, host)}
+	// The PTR lives in the zones of the outermost prefix: an ISP holding a
+	// /24 with a /25 pool in it serves 6.100.51.198.in-addr.arpa, not the
+	// RFC 2317 name a /25 delegated on its own would need.
+	root, _ := rootPrefix(prefixes, a.Prefix)
+	owners := []string{ptrOwner(root, host)}
 	if host.Is6() && a.Prefix.Bits() < 128 {
 		owners = append(owners, wildcards(a.Prefix)...)
 	}
