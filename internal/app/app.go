@@ -21,6 +21,7 @@ import (
 
 	"maillon/internal/config"
 	"maillon/internal/csvimport"
+	"maillon/internal/dns"
 	"maillon/internal/radius"
 	"maillon/internal/registry"
 	"maillon/internal/secret"
@@ -42,6 +43,7 @@ type App struct {
 	httpLn   net.Listener
 	socketLn net.Listener
 	radius   *radiusService
+	dns      *dnsService
 }
 
 // New opens the database (migrating it) and binds the listeners, so that
@@ -69,6 +71,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 			_, err := radius.ParseAttr(name, value)
 			return err
 		},
+		CheckRecord:      checkRecord,
+		CheckReverseName: dns.ValidateReverseName,
 	})
 	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.web = web.New(web.Options{
@@ -85,6 +89,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	if a.radius, err = a.newRADIUS(); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if a.dns, err = a.newDNS(); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -153,6 +161,14 @@ func (a *App) RADIUSAcctAddr() string {
 	return a.radius.acct.LocalAddr().String()
 }
 
+// DNSAddr is the bound DNS address, if any.
+func (a *App) DNSAddr() string {
+	if a.dns == nil {
+		return ""
+	}
+	return a.dns.srv.Addr()
+}
+
 // SocketPath is the admin socket path, empty when off.
 func (a *App) SocketPath() string { return a.cfg.Listen.Socket }
 
@@ -181,6 +197,10 @@ func (a *App) Run(ctx context.Context) error {
 		g.Go(func() error { return a.radius.run(ctx) })
 		g.Go(func() error { return a.radius.disconnectSuspended(ctx) })
 		a.log.Info("RADIUS listening", "auth", a.RADIUSAuthAddr(), "acct", a.RADIUSAcctAddr())
+	}
+	if a.dns != nil {
+		g.Go(func() error { return a.dns.run(ctx) })
+		a.log.Info("DNS listening", "addr", a.DNSAddr())
 	}
 	g.Go(func() error {
 		<-ctx.Done()
@@ -229,6 +249,11 @@ func (a *App) Close() error {
 	}
 	if a.radius != nil {
 		a.radius.closeConns()
+	}
+	if a.dns != nil {
+		shut, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		a.dns.srv.Stop(shut)
+		cancel()
 	}
 	return a.store.Close()
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"maillon/internal/app"
+	"maillon/internal/config"
 	"maillon/internal/registry"
 	"maillon/internal/testenv"
 )
@@ -30,7 +31,14 @@ type daemon struct {
 // start runs a real daemon on a fresh database with :0 ports.
 func start(t *testing.T, database string) *daemon {
 	t.Helper()
+	return startWith(t, database, func(*config.Config) {})
+}
+
+// startWith is start with a chance to adjust the configuration.
+func startWith(t *testing.T, database string, adjust func(*config.Config)) *daemon {
+	t.Helper()
 	cfg := app.LoopbackConfig(t.TempDir(), database)
+	adjust(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, cfg, nil)
 	if err != nil {

@@ -19,5 +19,6 @@ func LoopbackConfig(dir, database string) *config.Config {
 	cfg.RADIUS.Auth = "127.0.0.1:0"
 	cfg.RADIUS.Acct = "127.0.0.1:0"
 	cfg.RADIUS.SpoolDir = filepath.Join(dir, "radius-spool")
+	cfg.DNS.Listen = "127.0.0.1:0"
 	return cfg
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -32,6 +33,7 @@ a NAS), prints what to try, and deletes the database when stopped.`,
 	keep := cmd.Flags().Bool("keep", false, "keep the demo database when stopping")
 	radiusAuth := cmd.Flags().String("radius-auth", "127.0.0.1:1812", "RADIUS authentication listen address (empty: off)")
 	radiusAcct := cmd.Flags().String("radius-acct", "127.0.0.1:1813", "RADIUS accounting listen address (empty: off)")
+	dnsAddr := cmd.Flags().String("dns", "127.0.0.1:5353", "DNS listen address, UDP and TCP (empty: off)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		dir, err := os.MkdirTemp("", "maillon-demo-")
 		if err != nil {
@@ -47,6 +49,7 @@ a NAS), prints what to try, and deletes the database when stopped.`,
 		cfg.Listen.Socket = *socket
 		cfg.RADIUS.Auth, cfg.RADIUS.Acct = *radiusAuth, *radiusAcct
 		cfg.RADIUS.SpoolDir = filepath.Join(dir, "radius-spool")
+		cfg.DNS = demoDNS(*dnsAddr)
 		cfg.Log.Level = "warn"
 		ctx := cmd.Context()
 		a, err := app.New(ctx, cfg, newLogger(cfg, cmd.ErrOrStderr()))
@@ -67,6 +70,20 @@ a NAS), prints what to try, and deletes the database when stopped.`,
 		return a.Run(ctx)
 	}
 	return cmd
+}
+
+// demoTSIG is the demo's transfer key; printed, so not a secret.
+var demoTSIG = config.TSIGKey{Name: "demo-transfer.", Algorithm: "hmac-sha256", Secret: "ZGVtby10cmFuc2Zlci1rZXktbm90LWEtc2VjcmV0"}
+
+func demoDNS(listen string) config.DNS {
+	return config.DNS{
+		Listen:      listen,
+		Nameservers: []string{"ns1." + demo.Domain},
+		Hostmaster:  "hostmaster@" + strings.TrimSuffix(demo.Domain, "."),
+		TTL:         300,
+		Keys:        []config.TSIGKey{demoTSIG},
+		Transfer:    []config.TransferACL{{Key: demoTSIG.Name}},
+	}
 }
 
 // demoToken issues an API token for the demo's first full admin.
@@ -117,6 +134,10 @@ func printDemo(ctx context.Context, w io.Writer, a *app.App, cfg *config.Config,
 	if addr := a.RADIUSAuthAddr(); addr != "" {
 		fmt.Fprintf(w, "  RADIUS    auth %s, accounting %s\n", addr, a.RADIUSAcctAddr())
 	}
+	if addr := a.DNSAddr(); addr != "" {
+		fmt.Fprintf(w, "  DNS       %s: zones %s and the reverse zones of 198.51.100.0/24 and 2001:db8::/32\n", addr, demo.Domain)
+		fmt.Fprintf(w, "            transfer key %s:%s:%s\n", demoTSIG.Algorithm, strings.TrimSuffix(demoTSIG.Name, "."), demoTSIG.Secret)
+	}
 	fmt.Fprintln(w)
 	sock := ""
 	if cfg.Listen.Socket != client.DefaultSocket() {
@@ -141,6 +162,18 @@ func printDemo(ctx context.Context, w io.Writer, a *app.App, cfg *config.Config,
 		}
 		fmt.Fprintf(w, "  radtest demo1@DEMO demo1-password %s 0 demo-secret\n", server)
 		fmt.Fprintf(w, "  radtest -t mschap demo1@DEMO demo1-password %s 0 demo-secret\n", server)
+	}
+	if addr := a.DNSAddr(); addr != "" {
+		host, port, _ := net.SplitHostPort(addr)
+		v6 := ""
+		for _, ad := range demo1.Addresses {
+			if ad.Role == registry.RoleIPv6 {
+				v6 = ad.Block.Addr().Next().String()
+			}
+		}
+		fmt.Fprintf(w, "  kdig @%s -p %s -x %s\n", host, port, demo1.Addresses[0].Block.Addr())
+		fmt.Fprintf(w, "  kdig @%s -p %s -x %s\n", host, port, v6)
+		fmt.Fprintf(w, "  kdig @%s -p %s -y %s:%s:%s AXFR %s\n", host, port, demoTSIG.Algorithm, strings.TrimSuffix(demoTSIG.Name, "."), demoTSIG.Secret, demo.Domain)
 	}
 	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s/api/v1/members/demo1@DEMO\n\nStop with Ctrl-C.\n", token, base)
 	return nil

@@ -5,10 +5,12 @@ package config
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -31,7 +33,50 @@ type Config struct {
 	Listen         Listen `yaml:"listen"`
 	IPAM           IPAM   `yaml:"ipam"`
 	RADIUS         RADIUS `yaml:"radius"`
+	DNS            DNS    `yaml:"dns"`
 	Log            Log    `yaml:"log"`
+}
+
+// DNS configures the authoritative DNS server.
+type DNS struct {
+	// Listen is the UDP and TCP address; empty disables DNS.
+	Listen string `yaml:"listen"`
+	// Nameservers are the NS of every zone, the first being the SOA MNAME.
+	Nameservers []string `yaml:"nameservers"`
+	// Hostmaster is the SOA RNAME, as a mail address.
+	Hostmaster string `yaml:"hostmaster"`
+	TTL        int    `yaml:"ttl"`
+	// Keys are TSIG keys, referred to by name below.
+	Keys []TSIGKey `yaml:"keys"`
+	// Transfer says who may AXFR/IXFR every zone: a key, networks, or both.
+	Transfer []TransferACL `yaml:"transfer"`
+	// Notify lists the secondaries told of every change.
+	Notify []DNSPeer `yaml:"notify"`
+	// Push lists external primaries kept in step by RFC 2136 updates.
+	Push []DNSPeer `yaml:"push"`
+	// RateLimit is the responses per second to one client network
+	// (response rate limiting against reflection); 0 disables it.
+	RateLimit int `yaml:"rate_limit"`
+}
+
+// TSIGKey is a shared transaction-signature key.
+type TSIGKey struct {
+	Name      string `yaml:"name"`
+	Algorithm string `yaml:"algorithm"`
+	Secret    string `yaml:"secret"`
+}
+
+// TransferACL admits zone transfers signed with Key (if set) from
+// Networks (if set).
+type TransferACL struct {
+	Key      string   `yaml:"key"`
+	Networks []string `yaml:"networks"`
+}
+
+// DNSPeer is a server maillon talks to: host:port and an optional key.
+type DNSPeer struct {
+	Addr string `yaml:"addr"`
+	Key  string `yaml:"key"`
 }
 
 // RADIUS configures the RADIUS server.
@@ -125,6 +170,7 @@ func Default() *Config {
 		IPAM:     IPAM{Quarantine: Duration{30 * 24 * time.Hour}, DelegatedBits: 56},
 		RADIUS: RADIUS{Auth: ":1812", Acct: ":1813", SpoolDir: "/var/lib/maillon/radius-spool", InterimInterval: 60,
 			Switch: SwitchPolicy{UnknownMAC: "reject", UnknownPort: "reject", NonMember: "reject", Suspended: "reject"}},
+		DNS: DNS{Listen: ":53", Nameservers: []string{"ns1.example.org."}, Hostmaster: "hostmaster@example.org", TTL: 3600, RateLimit: 20},
 		Log: Log{Level: "info", Format: "text"},
 	}
 }
@@ -174,6 +220,7 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 		"MAILLON_RADIUS_AUTH":      &c.RADIUS.Auth,
 		"MAILLON_RADIUS_ACCT":      &c.RADIUS.Acct,
 		"MAILLON_RADIUS_SPOOL_DIR": &c.RADIUS.SpoolDir,
+		"MAILLON_DNS_LISTEN":       &c.DNS.Listen,
 	}
 	for k, p := range str {
 		if v, ok := lookup(k); ok {
@@ -241,6 +288,9 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	if err := c.DNS.validate(); err != nil {
+		return err
+	}
 	if n := c.RADIUS.InterimInterval; n < 0 || n > 86400 {
 		return fmt.Errorf("radius.interim_interval: %d is outside 0..86400 seconds", n)
 	}
@@ -262,6 +312,55 @@ func (c *Config) Validate() error {
 	case "text", "json":
 	default:
 		return fmt.Errorf("log.format: %q is not one of text, json", c.Log.Format)
+	}
+	return nil
+}
+
+func (d *DNS) validate() error {
+	if d.Listen == "" {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(d.Listen); err != nil {
+		return fmt.Errorf("dns.listen: %q is not host:port", d.Listen)
+	}
+	if len(d.Nameservers) == 0 {
+		return errors.New("dns.nameservers: at least one name server is required (registries ask for two)")
+	}
+	keys := map[string]bool{}
+	for i, k := range d.Keys {
+		if k.Name == "" || k.Secret == "" {
+			return fmt.Errorf("dns.keys[%d]: name and secret are required", i)
+		}
+		if _, err := base64.StdEncoding.DecodeString(k.Secret); err != nil {
+			return fmt.Errorf("dns.keys[%d] (%s): secret is not base64", i, k.Name)
+		}
+		keys[strings.TrimSuffix(strings.ToLower(k.Name), ".")] = true
+	}
+	known := func(where, key string) error {
+		if key != "" && !keys[strings.TrimSuffix(strings.ToLower(key), ".")] {
+			return fmt.Errorf("%s: key %q is not among dns.keys", where, key)
+		}
+		return nil
+	}
+	for i, a := range d.Transfer {
+		if err := known(fmt.Sprintf("dns.transfer[%d]", i), a.Key); err != nil {
+			return err
+		}
+		for _, n := range a.Networks {
+			if _, err := netip.ParsePrefix(n); err != nil {
+				return fmt.Errorf("dns.transfer[%d]: %q is not a network (e.g. 192.0.2.0/24)", i, n)
+			}
+		}
+	}
+	for name, peers := range map[string][]DNSPeer{"dns.notify": d.Notify, "dns.push": d.Push} {
+		for i, p := range peers {
+			if _, _, err := net.SplitHostPort(p.Addr); err != nil {
+				return fmt.Errorf("%s[%d]: %q is not host:port", name, i, p.Addr)
+			}
+			if err := known(fmt.Sprintf("%s[%d]", name, i), p.Key); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -333,6 +432,23 @@ radius:
     unknown_port: reject
     non_member: reject
     suspended: reject
+
+dns:
+  # Authoritative DNS for the zones of "maillon zone" and the reverse zones
+  # of IPAM; an empty listen turns it off.
+  listen: ":53"
+  nameservers: [ns1.example.org., ns2.example.net.]
+  hostmaster: hostmaster@example.org
+  ttl: 3600
+  rate_limit: 20   # responses per second per client network (0: off)
+  # keys:
+  #   - {name: transfer.example.org., algorithm: hmac-sha256, secret: BASE64}
+  # transfer:                       # who may AXFR/IXFR
+  #   - {key: transfer.example.org., networks: [192.0.2.0/24]}
+  # notify:                         # secondaries told of every change
+  #   - {addr: "192.0.2.53:53", key: transfer.example.org.}
+  # push:                           # external primaries updated by RFC 2136
+  #   - {addr: "192.0.2.10:53", key: transfer.example.org.}
 
 log:
   level: info   # debug, info, warn, error

@@ -30,7 +30,7 @@ type gen struct {
 }
 
 func (g *gen) build() error {
-	steps := []func() error{g.makeSites, g.makePrefixes, g.makeNAS, g.makeHosts, g.makeMembers, g.makeCPEs, g.makeSubscriptions, g.makeAdmins}
+	steps := []func() error{g.makeSites, g.makePrefixes, g.makeZone, g.makeNAS, g.makeHosts, g.makeMembers, g.makeCPEs, g.makeSubscriptions, g.makeAdmins}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return err
@@ -124,17 +124,18 @@ func (g *gen) makePrefixes() error {
 		bits    int
 		kind    registry.SubscriptionKind
 		desc    string
+		ptr     string
 	}
 	for _, x := range []p{
-		{"198.51.100.0/24", registry.PurposeAggregate, 0, "", "IPv4 block announced by the demo ISP"},
-		{"198.51.100.0/25", registry.PurposeSubscriber, 32, registry.KindPPP, "ppp lines: one /32 each"},
-		{"198.51.100.128/26", registry.PurposeSubscriber, 32, registry.KindVPN, "VPN users: one /32 each"},
-		{"198.51.100.192/26", registry.PurposeInfrastructure, 32, "", "routers, switches, servers"},
-		{"2001:db8::/32", registry.PurposeAggregate, 0, "", "IPv6 block announced by the demo ISP"},
-		{"2001:db8:100::/40", registry.PurposeSubscriber, 64, "", "one /64 per line (Framed-IPv6-Prefix)"},
-		{"2001:db8:1000::/36", registry.PurposeDelegated, 56, "", "one /56 per line (Delegated-IPv6-Prefix)"},
-		{"2001:db8:2000::/44", registry.PurposeDelegated, 60, registry.KindVPN, "VPN users get a /60"},
-		{"2001:db8:ffff::/48", registry.PurposeInfrastructure, 64, "", "infrastructure links and loopbacks"},
+		{"198.51.100.0/24", registry.PurposeAggregate, 0, "", "IPv4 block announced by the demo ISP", ""},
+		{"198.51.100.0/25", registry.PurposeSubscriber, 32, registry.KindPPP, "ppp lines: one /32 each", "{login}.dsl." + Domain},
+		{"198.51.100.128/26", registry.PurposeSubscriber, 32, registry.KindVPN, "VPN users: one /32 each", "{login}.vpn." + Domain},
+		{"198.51.100.192/26", registry.PurposeInfrastructure, 32, "", "routers, switches, servers", ""},
+		{"2001:db8::/32", registry.PurposeAggregate, 0, "", "IPv6 block announced by the demo ISP", ""},
+		{"2001:db8:100::/40", registry.PurposeSubscriber, 64, "", "one /64 per line (Framed-IPv6-Prefix)", "ip-{ip}." + Domain},
+		{"2001:db8:1000::/36", registry.PurposeDelegated, 56, "", "one /56 per line (Delegated-IPv6-Prefix)", ""},
+		{"2001:db8:2000::/44", registry.PurposeDelegated, 60, registry.KindVPN, "VPN users get a /60", ""},
+		{"2001:db8:ffff::/48", registry.PurposeInfrastructure, 64, "", "infrastructure links and loopbacks", ""},
 	} {
 		in := registry.PrefixInput{CIDR: ptr(x.cidr), Purpose: ptr(x.purpose), Description: ptr(x.desc)}
 		if x.bits != 0 {
@@ -143,10 +144,40 @@ func (g *gen) makePrefixes() error {
 		if x.kind != "" {
 			in.Kind = ptr(x.kind)
 		}
+		if x.ptr != "" {
+			in.PTRTemplate = ptr(x.ptr)
+			in.DNSForward = ptr(x.purpose == registry.PurposeSubscriber && strings.Contains(x.cidr, "."))
+		}
 		if _, err := g.b.CreatePrefix(in); err != nil {
 			return fmt.Errorf("prefix %s: %w", x.cidr, err)
 		}
 		g.sum.Prefixes++
+	}
+	return nil
+}
+
+// Domain is the demo ISP's forward zone.
+const Domain = "example.net."
+
+// makeZone creates the demo's forward zone: the ISP's own names; the
+// subscribers' names come from the PTR templates of the pools.
+func (g *gen) makeZone() error {
+	z, err := g.b.CreateZone(registry.ZoneInput{Origin: ptr(Domain), Description: ptr("the demo ISP's domain")})
+	if err != nil {
+		return fmt.Errorf("zone: %w", err)
+	}
+	for _, r := range [][3]string{
+		{"ns1", "A", "198.51.100.193"},
+		{"ns1", "AAAA", "2001:db8:ffff::53"},
+		{"www", "A", "198.51.100.194"},
+		{"mail", "A", "198.51.100.195"},
+		{"@", "MX", "10 mail." + Domain},
+		{"@", "TXT", `"v=spf1 mx -all"`},
+		{"status", "CNAME", "www." + Domain},
+	} {
+		if _, err := g.b.CreateRecord(registry.RecordInput{ZoneID: &z.ID, Name: ptr(r[0]), Type: ptr(r[1]), Data: ptr(r[2])}); err != nil {
+			return fmt.Errorf("record %s %s: %w", r[0], r[1], err)
+		}
 	}
 	return nil
 }

@@ -30,6 +30,10 @@ func (b *Batch) CreateHost(in HostInput) (Host, error)    { return createIn(b.c,
 func (b *Batch) CreatePort(in PortInput) (Port, error)    { return createIn(b.c, ports, in) }
 func (b *Batch) CreateCPE(in CPEInput) (CPE, error)       { return createIn(b.c, cpes, in) }
 func (b *Batch) CreateAdmin(in AdminInput) (Admin, error) { return createIn(b.c, admins, in) }
+func (b *Batch) CreateZone(in ZoneInput) (Zone, error)    { return createIn(b.c, zones, in) }
+func (b *Batch) CreateRecord(in RecordInput) (Record, error) {
+	return createIn(b.c, b.s.records(), in)
+}
 
 // Reader reads inside the batch's transaction, seeing what it created.
 func (b *Batch) Reader() Reader { return b.c.tx }

@@ -1,0 +1,171 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"maillon/internal/config"
+	"maillon/internal/demo"
+	"maillon/internal/registry"
+	"maillon/internal/testenv"
+)
+
+const (
+	tsigName   = "transfer.test."
+	tsigSecret = "dGVzdC10cmFuc2Zlci1rZXktZm9yLW1haWxsb24="
+)
+
+func kdigAt(t *testing.T, addr string, args ...string) string {
+	t.Helper()
+	bin := testenv.LookPath(t, "kdig")
+	host, port, _ := strings.Cut(addr, ":")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, _ := exec.CommandContext(ctx, bin, append([]string{"@" + host, "-p", port, "+time=2", "+retry=1"}, args...)...).CombinedOutput()
+	return string(out)
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// The demo's reverse and forward names answer from the registry; transfers
+// need the TSIG key; a Knot secondary follows a change made through the API.
+func TestDNSFromTheRegistry(t *testing.T) {
+	knotd := testenv.LookPath(t, "knotd")
+	knotPort := testenv.FreePort(t)
+	knotAddr := "127.0.0.1:" + strconv.Itoa(knotPort)
+	d := startWith(t, t.TempDir()+"/m.db", func(cfg *config.Config) {
+		cfg.DNS.Nameservers = []string{"ns1.example.net."}
+		cfg.DNS.Keys = []config.TSIGKey{{Name: tsigName, Algorithm: "hmac-sha256", Secret: tsigSecret}}
+		cfg.DNS.Transfer = []config.TransferACL{{Key: tsigName}}
+		cfg.DNS.Notify = []config.DNSPeer{{Addr: knotAddr, Key: tsigName}}
+	})
+	ctx := context.Background()
+	if _, err := demo.Seed(ctx, d.app.Registry()); err != nil {
+		t.Fatal(err)
+	}
+	addr := d.app.DNSAddr()
+	key := "hmac-sha256:" + strings.TrimSuffix(tsigName, ".") + ":" + tsigSecret
+	var out string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if out = kdigAt(t, addr, "+short", "-x", "198.51.100.1"); strings.Contains(out, "demo1-demo.dsl.example.net.") {
+			break
+		}
+	}
+	if !strings.Contains(out, "demo1-demo.dsl.example.net.") {
+		t.Fatalf("PTR of demo1's IPv4:\n%s", out)
+	}
+	if out := kdigAt(t, addr, "+short", "-x", "2001:db8:100::1"); !strings.Contains(out, "ip-2001-db8-100--1.example.net.") {
+		t.Fatalf("PTR of demo1's IPv6:\n%s", out)
+	}
+	if out := kdigAt(t, addr, "+short", "demo1-demo.dsl.example.net", "A"); strings.TrimSpace(out) != "198.51.100.1" {
+		t.Fatalf("forward A:\n%s", out)
+	}
+	if out := kdigAt(t, addr, "-y", key, "AXFR", "example.net."); !strings.Contains(out, "mail.example.net.") || !strings.Contains(out, "NOERROR") {
+		t.Fatalf("AXFR with the key:\n%s", out)
+	}
+	if out := kdigAt(t, addr, "AXFR", "example.net."); strings.Contains(out, "mail.example.net.") || !strings.Contains(out, "REFUSED") {
+		t.Fatalf("AXFR without the key:\n%s", out)
+	}
+
+	// A Knot secondary of example.net.
+	dir := t.TempDir()
+	host, port, _ := strings.Cut(addr, ":")
+	conf := fmt.Sprintf(`server:
+  rundir: %q
+  listen: 127.0.0.1@%d
+database:
+  storage: %q
+log:
+  - target: stderr
+    any: info
+key:
+  - id: %s
+    algorithm: hmac-sha256
+    secret: %s
+remote:
+  - id: maillon
+    address: %s@%s
+    key: %s
+acl:
+  - id: from_maillon
+    address: 127.0.0.1
+    key: %s
+    action: notify
+template:
+  - id: default
+    storage: %q
+    zonefile-sync: -1
+zone:
+  - domain: example.net.
+    master: maillon
+    acl: [from_maillon]
+`, dir, knotPort, dir, tsigName, tsigSecret, host, port, tsigName, tsigName, dir)
+	os.WriteFile(filepath.Join(dir, "knot.conf"), []byte(conf), 0o644)
+	var log syncBuffer
+	k := exec.Command(knotd, "-c", filepath.Join(dir, "knot.conf"))
+	k.Stdout, k.Stderr = &log, &log
+	if err := k.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		k.Process.Kill()
+		k.Wait()
+		if t.Failed() {
+			t.Logf("knotd:\n%s", log.String())
+		}
+	})
+	serial := func(at string) string {
+		f := strings.Fields(kdigAt(t, at, "+short", "example.net.", "SOA"))
+		if len(f) < 3 {
+			return ""
+		}
+		return f[2]
+	}
+	follow := func(what string) {
+		t.Helper()
+		want := serial(addr)
+		if want == "" {
+			t.Fatalf("%s: maillon serves no SOA for example.net.", what)
+		}
+		for deadline := time.Now().Add(20 * time.Second); serial(knotAddr) != want; time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: Knot at serial %q, maillon at %q", what, serial(knotAddr), want)
+			}
+		}
+	}
+	follow("first transfer")
+	// A change through the API (what the CLI sends) reaches the secondary.
+	var z registry.Zone
+	d.do("GET", "/api/v1/zones/example.net", d.token, nil, &z)
+	if code := d.do("POST", "/api/v1/records", d.token, map[string]any{"zone_id": z.ID, "name": "later", "type": "AAAA", "data": "2001:db8:ffff::80"}, nil); code != 201 {
+		t.Fatalf("add record = %d", code)
+	}
+	var e struct{ Error, Field string }
+	if code := d.do("POST", "/api/v1/records", d.token, map[string]any{"zone_id": z.ID, "name": "bad", "type": "A", "data": "not-an-address"}, &e); code != 400 || e.Field != "data" {
+		t.Fatalf("bad record = %d %+v", code, e)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if strings.Contains(kdigAt(t, knotAddr, "+short", "later.example.net.", "AAAA"), "2001:db8:ffff::80") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the secondary never served the new record (maillon serial %s, Knot %s)", serial(addr), serial(knotAddr))
+		}
+	}
+	follow("after the change")
+}
