@@ -75,7 +75,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		CheckReverseName: dns.ValidateReverseName,
 	})
 	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	a.web = web.New(web.Options{
+	// The DNS server is made before the web layer, which exports its zones.
+	if a.dns, err = a.newDNS(); err != nil {
+		st.Close()
+		return nil, err
+	}
+	opts := web.Options{
 		Registry:   a.reg,
 		Importer:   a.importCSV,
 		Accounting: st,
@@ -83,16 +88,16 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Metrics:    a.metrics,
 		Logger:     log,
 		Version:    Version,
-	})
+	}
+	if a.dns != nil {
+		opts.DNS = a.dns
+	}
+	a.web = web.New(opts)
 	if err := a.listen(); err != nil {
 		a.Close()
 		return nil, err
 	}
 	if a.radius, err = a.newRADIUS(); err != nil {
-		a.Close()
-		return nil, err
-	}
-	if a.dns, err = a.newDNS(); err != nil {
 		a.Close()
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"maillon/internal/config"
 	"maillon/internal/dns"
 	"maillon/internal/registry"
+	"maillon/internal/web"
 )
 
 // dnsSource builds the DNS server's input from one registry read and the
@@ -170,4 +171,60 @@ func (ds *dnsService) run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// Zones lists the served zones with their serials.
+func (ds *dnsService) Zones() []web.ServedZone {
+	snap := ds.srv.Snapshot()
+	var out []web.ServedZone
+	for _, o := range snap.Origins() {
+		out = append(out, web.ServedZone{Origin: o, Serial: snap.Zone(o).Serial()})
+	}
+	return out
+}
+
+// Export writes a served zone as a standard zone file.
+func (ds *dnsService) Export(origin string) (string, error) {
+	z := ds.srv.Snapshot().Zone(registry.Fqdn(origin))
+	if z == nil {
+		return "", registry.NotFound("served zone", origin)
+	}
+	return z.Text(), nil
+}
+
+// Diff tells, for each push target (dns.push), what RFC 2136 updates would
+// bring its copy of the zone in line with maillon's, without sending them.
+func (ds *dnsService) Diff(ctx context.Context, origin string) ([]web.PushDiff, error) {
+	if len(ds.cfg.Push) == 0 {
+		return nil, fmt.Errorf("no external primary to compare with: dns.push is empty: %w", registry.ErrInvalid)
+	}
+	snap := ds.srv.Snapshot()
+	origins := snap.Origins()
+	if origin != "" {
+		if snap.Zone(registry.Fqdn(origin)) == nil {
+			return nil, registry.NotFound("served zone", origin)
+		}
+		origins = []string{registry.Fqdn(origin)}
+	}
+	keys := map[string]*dns.TSIGKey{}
+	for _, k := range ds.cfg.Keys {
+		keys[registry.Fqdn(k.Name)] = &dns.TSIGKey{Name: registry.Fqdn(k.Name), Algorithm: k.Algorithm, Secret: k.Secret}
+	}
+	var out []web.PushDiff
+	for _, target := range ds.cfg.Push {
+		remote := dns.Remote{Addr: target.Addr, Key: keys[registry.Fqdn(target.Key)]}
+		for _, o := range origins {
+			d := web.PushDiff{Target: target.Addr, Zone: o, Changes: []string{}}
+			have, err := dns.FetchZone(ctx, remote, o)
+			if err != nil {
+				d.Error = err.Error()
+			} else {
+				for _, c := range dns.Diff(snap.Zone(o).Records(), have) {
+					d.Changes = append(d.Changes, c.String())
+				}
+			}
+			out = append(out, d)
+		}
+	}
+	return out, nil
 }

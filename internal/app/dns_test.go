@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,8 +41,12 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // The demo's reverse and forward names answer from the registry; transfers
 // need the TSIG key; a Knot secondary follows a change made through the API.
@@ -80,6 +86,27 @@ func TestDNSFromTheRegistry(t *testing.T) {
 	}
 	if out := kdigAt(t, addr, "AXFR", "example.net."); strings.Contains(out, "mail.example.net.") || !strings.Contains(out, "REFUSED") {
 		t.Fatalf("AXFR without the key:\n%s", out)
+	}
+
+	// The export is a zone file Knot's checker accepts, for both kinds.
+	for _, zone := range []string{"example.net.", "100.51.198.in-addr.arpa."} {
+		req, _ := http.NewRequest("GET", d.base+"/api/v1/dns/zones/"+zone+"/export", nil)
+		req.Header.Set("Authorization", "Bearer "+d.token)
+		resp, err := d.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		file := filepath.Join(t.TempDir(), zone+"zone")
+		os.WriteFile(file, text, 0o644)
+		if out, err := exec.Command(testenv.LookPath(t, "kzonecheck"), "-o", zone, file).CombinedOutput(); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("kzonecheck %s: %v %s\n%s", zone, err, out, text)
+		}
+	}
+	var e0 struct{ Error string }
+	if code := d.do("GET", "/api/v1/dns/diff", d.token, nil, &e0); code != 400 || !strings.Contains(e0.Error, "dns.push") {
+		t.Fatalf("diff without push targets = %d %+v", code, e0)
 	}
 
 	// A Knot secondary of example.net.

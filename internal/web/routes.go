@@ -180,6 +180,7 @@ func (s *Server) routes() {
 	s.auditRoutes()
 	s.importRoutes()
 	s.usageRoutes()
+	s.dnsRoutes()
 }
 
 // filter applies search, limit and offset to collections small enough to

@@ -74,6 +74,8 @@ type Options struct {
 	Importer Importer
 	// Accounting serves sessions and usage; nil leaves those routes out.
 	Accounting Accounting
+	// DNS serves zone exports and push diffs; nil leaves them out.
+	DNS DNS
 	// Health reports whether the daemon can serve (database reachable).
 	Health  func(ctx context.Context) error
 	Metrics *prometheus.Registry
