@@ -26,6 +26,7 @@ func radiusSnapshot(ctx context.Context, reg *registry.Service, policy config.Sw
 		nases   []registry.NAS
 		hosts   []registry.Host
 		ports   []registry.Port
+		admins  []registry.Admin
 	)
 	err := reg.Read(ctx, func(r registry.Reader) error {
 		var err error
@@ -39,6 +40,9 @@ func radiusSnapshot(ctx context.Context, reg *registry.Service, policy config.Sw
 			return err
 		}
 		if hosts, err = r.ListHosts(ctx, registry.ListOptions{}); err != nil {
+			return err
+		}
+		if admins, err = r.ListAdmins(ctx); err != nil {
 			return err
 		}
 		ports, err = r.ListPorts(ctx, 0)
@@ -135,6 +139,18 @@ func radiusSnapshot(ctx context.Context, reg *registry.Service, policy config.Sw
 			errs = append(errs, fmt.Errorf("NAS %s: %w", n.Name, err))
 		}
 		in.Clients = append(in.Clients, c)
+	}
+	for i := range admins {
+		ad := &admins[i]
+		if !ad.CanAdministerDevices() {
+			continue
+		}
+		password, err := reg.DevicePassword(ad)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		in.Admins = append(in.Admins, radius.Admin{Login: ad.Name, Password: password})
 	}
 	// A switch's ports are matched to the NAS of the same name.
 	hostName := map[int64]string{}

@@ -76,7 +76,7 @@ func TestRADIUSFromTheRegistry(t *testing.T) {
 	// The snapshot is rebuilt in the background after the seed: wait for it.
 	var out string
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if out = radtest(t, "pap", "demo1@DEMO", "demo1-password", auth, "demo-secret"); strings.Contains(out, "Access-Accept") {
+		if out = radtest(t, "pap", "demo1@DEMO", "demo1-password", auth, "demo-secret"); strings.Contains(out, "Received Access-Accept") {
 			break
 		}
 	}
@@ -88,13 +88,13 @@ func TestRADIUSFromTheRegistry(t *testing.T) {
 			t.Fatalf("PAP reply lacks %q:\n%s", want, out)
 		}
 	}
-	if out := radtest(t, "chap", "demo1@DEMO", "demo1-password", auth, "demo-secret"); !strings.Contains(out, "Access-Accept") {
+	if out := radtest(t, "chap", "demo1@DEMO", "demo1-password", auth, "demo-secret"); !strings.Contains(out, "Received Access-Accept") {
 		t.Fatalf("CHAP:\n%s", out)
 	}
-	if out := radtest(t, "mschap", "demo1@DEMO", "demo1-password", auth, "demo-secret"); !strings.Contains(out, "Access-Accept") || !strings.Contains(out, "MS-CHAP-MPPE-Keys") {
+	if out := radtest(t, "mschap", "demo1@DEMO", "demo1-password", auth, "demo-secret"); !strings.Contains(out, "Received Access-Accept") || !strings.Contains(out, "MS-CHAP-MPPE-Keys") {
 		t.Fatalf("MS-CHAP:\n%s", out)
 	}
-	if out := radtest(t, "pap", "demo1@DEMO", "wrong-password", auth, "demo-secret"); !strings.Contains(out, "Access-Reject") {
+	if out := radtest(t, "pap", "demo1@DEMO", "wrong-password", auth, "demo-secret"); !strings.Contains(out, "Received Access-Reject") {
 		t.Fatalf("wrong password:\n%s", out)
 	}
 	// Accounting: a session starts and reports its counters.
@@ -129,16 +129,37 @@ func TestRADIUSFromTheRegistry(t *testing.T) {
 	if len(open) != 1 || open[0].IPv4.String() != v4 {
 		t.Fatalf("open sessions = %+v", open)
 	}
+	// Device administration: an admin with a device password logs in to a
+	// switch; a read-only one does not, whatever the password.
+	for _, a := range []struct {
+		name, role string
+		accept     bool
+	}{{"tech", "technical-officer", true}, {"viewer", "read-only", false}} {
+		if code := d.do("POST", "/api/v1/admins", d.token, map[string]any{"name": a.name, "email": a.name + "@example.org",
+			"roles": []string{a.role}, "device_password": a.name + "-device-pw"}, nil); code != 201 {
+			t.Fatalf("admin %s = %d", a.name, code)
+		}
+		login := []string{`User-Name = "` + a.name + `"`, `User-Password = "` + a.name + `-device-pw"`, "Service-Type = Administrative-User", "Message-Authenticator = 0x00"}
+		var reply string
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if reply = radclient(t, auth, "auth", "demo-secret", login...); strings.Contains(reply, "Received Access-Accept") == a.accept {
+				break
+			}
+		}
+		if strings.Contains(reply, "Received Access-Accept") != a.accept {
+			t.Fatalf("device login of %s (%s):\n%s", a.name, a.role, reply)
+		}
+	}
 	// Suspend the line: the next login is refused, saying why.
 	if _, err := reg.UpdateSubscription(ctx, registry.Actor{Name: "test"}, demo1.ID, registry.SubscriptionInput{State: ptr(registry.SubSuspended)}); err != nil {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if out = radtest(t, "pap", "demo1@DEMO", "demo1-password", auth, "demo-secret"); strings.Contains(out, "Access-Reject") {
+		if out = radtest(t, "pap", "demo1@DEMO", "demo1-password", auth, "demo-secret"); strings.Contains(out, "Received Access-Reject") {
 			break
 		}
 	}
-	if !strings.Contains(out, "Access-Reject") || !strings.Contains(strings.ToLower(out), "suspended") {
+	if !strings.Contains(out, "Received Access-Reject") || !strings.Contains(strings.ToLower(out), "suspended") {
 		t.Fatalf("login of a suspended line:\n%s", out)
 	}
 	// The open session was told to end; the NAS (radclient, gone) never

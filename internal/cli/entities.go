@@ -332,6 +332,8 @@ var entities = []*entity{
 			txt("email", "email", "email address"),
 			{flag: "role", key: "roles", kind: asList, usage: "role (repeatable or comma-separated; replaces all roles)",
 				choices: names(registry.RoleAdmin, registry.RoleTechnicalOfficer, registry.RoleReadOnly)},
+			{flag: "device-password", key: "device_password", kind: asSecret, generate: true,
+				usage: `password for switch and router logins over RADIUS (- reads it from stdin; "" removes it)`},
 		},
 		newInput: func() any { return &registry.AdminInput{} },
 		more:     tokenCmd,

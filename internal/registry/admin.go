@@ -21,16 +21,26 @@ const (
 
 // Admin is a volunteer who administers the ISP.
 type Admin struct {
-	ID        int64     `json:"id"`
-	Name      string    `json:"name"`
-	Email     string    `json:"email"`
-	Roles     []Role    `json:"roles"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID    int64  `json:"id"`
+	Name  string `json:"name"`
+	Email string `json:"email"`
+	Roles []Role `json:"roles"`
+	// DevicePasswordSet tells whether the admin may log in to switches
+	// and routers through RADIUS (with the admin or technical-officer
+	// role); the password itself is sealed and never shown.
+	DevicePasswordSet bool      `json:"device_password_set"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
+
+	SealedDevicePassword []byte `json:"-"`
 }
 
 // Has reports whether the admin holds role.
 func (a *Admin) Has(r Role) bool { return slices.Contains(a.Roles, r) }
+
+// CanAdministerDevices reports whether the admin may log in to network
+// devices (Service-Type Administrative-User).
+func (a *Admin) CanAdministerDevices() bool { return a.CanWrite() && a.DevicePasswordSet }
 
 // CanWrite reports whether the admin may change the registry.
 func (a *Admin) CanWrite() bool { return a.Has(RoleAdmin) || a.Has(RoleTechnicalOfficer) }
@@ -40,6 +50,9 @@ type AdminInput struct {
 	Name  *string `json:"name,omitempty"`
 	Email *string `json:"email,omitempty"`
 	Roles *[]Role `json:"roles,omitempty"`
+	// DevicePassword sets the RADIUS device-administration password; ""
+	// removes it.
+	DevicePassword *string `json:"device_password,omitempty"`
 }
 
 func (in AdminInput) apply(a *Admin) {

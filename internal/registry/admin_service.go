@@ -8,32 +8,59 @@ import (
 	"time"
 )
 
-var admins = entity[Admin, AdminInput]{
-	name:   "admin",
-	id:     func(a *Admin) int64 { return a.ID },
-	get:    Tx.GetAdmin,
-	insert: Tx.InsertAdmin,
-	update: Tx.UpdateAdmin,
-	delete: Tx.DeleteAdmin,
-	prepare: func(_ *change, _ *Admin, a *Admin, in AdminInput) error {
-		in.apply(a)
-		return a.validate()
-	},
+const devicePasswordContext = "admins.device_password"
+
+func (s *Service) admins() entity[Admin, AdminInput] {
+	return entity[Admin, AdminInput]{
+		name:   "admin",
+		id:     func(a *Admin) int64 { return a.ID },
+		get:    Tx.GetAdmin,
+		insert: Tx.InsertAdmin,
+		update: Tx.UpdateAdmin,
+		delete: Tx.DeleteAdmin,
+		prepare: func(_ *change, _ *Admin, a *Admin, in AdminInput) error {
+			in.apply(a)
+			if in.DevicePassword != nil {
+				a.SealedDevicePassword = nil
+				if *in.DevicePassword != "" {
+					if err := validatePassword(*in.DevicePassword); err != nil {
+						return &ValidationError{Field: "device_password", Message: err.(*ValidationError).Message}
+					}
+					a.SealedDevicePassword = s.box.Seal(*in.DevicePassword, devicePasswordContext)
+				}
+			}
+			a.DevicePasswordSet = len(a.SealedDevicePassword) > 0
+			return a.validate()
+		},
+	}
+}
+
+// DevicePassword returns an admin's device-administration password, for
+// the RADIUS server only.
+func (s *Service) DevicePassword(a *Admin) (string, error) {
+	if len(a.SealedDevicePassword) == 0 {
+		return "", fmt.Errorf("admin %s has no device password", a.Name)
+	}
+	p, err := s.box.Open(a.SealedDevicePassword, devicePasswordContext)
+	if err != nil {
+		return "", fmt.Errorf("device password of %s: %w", a.Name, err)
+	}
+	return p, nil
 }
 
 // CreateAdmin adds an admin.
 func (s *Service) CreateAdmin(ctx context.Context, a Actor, in AdminInput) (Admin, error) {
-	return create(s, ctx, a, admins, in)
+	return create(s, ctx, a, s.admins(), in)
 }
 
 // UpdateAdmin edits an admin.
 func (s *Service) UpdateAdmin(ctx context.Context, a Actor, id int64, in AdminInput) (Admin, error) {
-	return update(s, ctx, a, admins, id, in)
+	return update(s, ctx, a, s.admins(), id, in)
 }
 
 // DeleteAdmin removes an admin and their tokens.
 func (s *Service) DeleteAdmin(ctx context.Context, a Actor, id int64) error {
-	return remove(s, ctx, a, admins, id)
+	return remove(s, ctx, a, s.admins(), id)
 }
 
 // CreateToken issues an API token for an admin. The token is returned once;

@@ -29,7 +29,7 @@ func (b *Batch) CreateSite(in SiteInput) (Site, error)    { return createIn(b.c,
 func (b *Batch) CreateHost(in HostInput) (Host, error)    { return createIn(b.c, hosts, in) }
 func (b *Batch) CreatePort(in PortInput) (Port, error)    { return createIn(b.c, ports, in) }
 func (b *Batch) CreateCPE(in CPEInput) (CPE, error)       { return createIn(b.c, cpes, in) }
-func (b *Batch) CreateAdmin(in AdminInput) (Admin, error) { return createIn(b.c, admins, in) }
+func (b *Batch) CreateAdmin(in AdminInput) (Admin, error) { return createIn(b.c, b.s.admins(), in) }
 func (b *Batch) CreateZone(in ZoneInput) (Zone, error)    { return createIn(b.c, zones, in) }
 func (b *Batch) CreateRecord(in RecordInput) (Record, error) {
 	return createIn(b.c, b.s.records(), in)

@@ -9,7 +9,7 @@ import (
 	"maillon/internal/registry"
 )
 
-const adminCols = `id, name, email, roles, created_at, updated_at`
+const adminCols = `id, name, email, roles, created_at, updated_at, device_password`
 
 func scanAdmin(r *sql.Rows) (registry.Admin, error) {
 	var (
@@ -17,7 +17,8 @@ func scanAdmin(r *sql.Rows) (registry.Admin, error) {
 		roles    string
 		cat, uat tsCol
 	)
-	err := r.Scan(&a.ID, &a.Name, &a.Email, &roles, &cat, &uat)
+	err := r.Scan(&a.ID, &a.Name, &a.Email, &roles, &cat, &uat, &a.SealedDevicePassword)
+	a.DevicePasswordSet = len(a.SealedDevicePassword) > 0
 	a.Roles = []registry.Role{}
 	for _, s := range strings.Split(roles, ",") {
 		if s != "" {
@@ -48,16 +49,16 @@ func (t *txn) ListAdmins(ctx context.Context) ([]registry.Admin, error) {
 
 func (t *txn) InsertAdmin(ctx context.Context, a *registry.Admin) error {
 	now := nowUTC()
-	id, err := t.insert(ctx, "INSERT INTO admins (name, email, roles, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-		a.Name, a.Email, joinRoles(a.Roles), now, now)
+	id, err := t.insert(ctx, "INSERT INTO admins (name, email, roles, created_at, updated_at, device_password) VALUES (?, ?, ?, ?, ?, ?)",
+		a.Name, a.Email, joinRoles(a.Roles), now, now, a.SealedDevicePassword)
 	a.ID, a.CreatedAt, a.UpdatedAt = id, now, now
 	return err
 }
 
 func (t *txn) UpdateAdmin(ctx context.Context, a *registry.Admin) error {
 	now := nowUTC()
-	r, err := t.exec(ctx, "UPDATE admins SET name = ?, email = ?, roles = ?, updated_at = ? WHERE id = ?",
-		a.Name, a.Email, joinRoles(a.Roles), now, a.ID)
+	r, err := t.exec(ctx, "UPDATE admins SET name = ?, email = ?, roles = ?, updated_at = ?, device_password = ? WHERE id = ?",
+		a.Name, a.Email, joinRoles(a.Roles), now, a.SealedDevicePassword, a.ID)
 	a.UpdatedAt = now
 	return mustAffect(r, err, "admin", a.ID)
 }
