@@ -94,7 +94,18 @@ func Build(src Source, prev *Snapshot, now time.Time) (*Snapshot, error) {
 			}
 		}
 	}
-	b.snap.config = fmt.Sprintf("%v|%v|%v|%v|%v", src.Zones, src.Reverse, src.Prefixes, src.Keys, soas)
+	// Only what shapes the zones' contents forces a full build: transfer
+	// ACLs, secondaries, push targets and keys are taken from the new
+	// configuration whatever the path.
+	shape := func(zc ZoneConfig) ZoneConfig {
+		zc.Notify, zc.Transfer, zc.Push = nil, nil, nil
+		return zc
+	}
+	var shapes []ZoneConfig
+	for _, zc := range src.Zones {
+		shapes = append(shapes, shape(zc))
+	}
+	b.snap.config = fmt.Sprintf("%v|%v|%v|%v", shapes, shape(src.Reverse), src.Prefixes, soas)
 	var old *cache
 	if prev != nil && prev.config == b.snap.config {
 		old = prev.cache
@@ -169,8 +180,14 @@ func Build(src Source, prev *Snapshot, now time.Time) (*Snapshot, error) {
 		switch {
 		case old != nil && pz != nil && len(adds[o]) == 0 && len(dels[o]) == 0:
 			z = pz // untouched
+			if !slices.Equal(z.notify, zb.cfg.Notify) || !slices.EqualFunc(z.acl, zb.cfg.Transfer, sameACL) || !slices.Equal(z.push, zb.cfg.Push) {
+				c := *z // pz is being served: change a copy
+				c.notify, c.acl, c.push = zb.cfg.Notify, zb.cfg.Transfer, zb.cfg.Push
+				z = &c
+			}
 		case old != nil && pz != nil:
 			z = pz.clone()
+			z.notify, z.acl, z.push = zb.cfg.Notify, zb.cfg.Transfer, zb.cfg.Push
 			added, deleted := z.apply(adds[o], dels[o])
 			z.version(pz, added, deleted, zb.cfg.MinSerial, now)
 		default:
@@ -184,6 +201,10 @@ func Build(src Source, prev *Snapshot, now time.Time) (*Snapshot, error) {
 	}
 	sort.Strings(b.snap.origins)
 	return b.snap, nil
+}
+
+func sameACL(a, b ACL) bool {
+	return a.Key == b.Key && slices.Equal(a.Networks, b.Networks)
 }
 
 type builder struct {

@@ -295,3 +295,34 @@ func TestClasslessParent(t *testing.T) {
 		t.Fatal("a /24 accepted")
 	}
 }
+
+func TestTransferSettingsNeedNoRebuild(t *testing.T) {
+	src := isp(50)
+	s1, err := Build(src, nil, time.Unix(1_700_000_000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.Zones = slices.Clone(src.Zones)
+	src.Zones[0].Transfer = []ACL{{Networks: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}}
+	src.Zones[0].Notify = []Secondary{{Addr: "192.0.2.1:53"}}
+	s2, err := Build(src, s1, time.Unix(1_700_000_100, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	z1, z2 := s1.Zone("example.org"), s2.Zone("example.org")
+	if s2.cache.allocs == nil || len(s2.cache.allocs) != len(s1.cache.allocs) {
+		t.Fatal("cache lost")
+	}
+	if z2.Serial() != z1.Serial() {
+		t.Fatal("serial changed for a transfer setting")
+	}
+	if !z2.allowTransfer(netip.MustParseAddr("10.1.2.3"), "") || z1.allowTransfer(netip.MustParseAddr("10.1.2.3"), "") {
+		t.Fatal("new ACL not applied, or the old snapshot changed")
+	}
+	if len(z2.notify) != 1 || len(z1.notify) != 0 {
+		t.Fatal("notify list not applied, or the old snapshot changed")
+	}
+	if s1.config != s2.config {
+		t.Fatal("transfer settings forced a full build")
+	}
+}
