@@ -88,3 +88,15 @@ func BenchmarkAnswer(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFullBuild is the start-up build, and any change of a zone's
+// shape (SOA, NS, prefixes), on a 20,000-subscriber registry.
+func BenchmarkFullBuild(b *testing.B) {
+	src := isp(20000)
+	b.ResetTimer()
+	for range b.N {
+		if _, err := Build(src, nil, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -191,7 +191,7 @@ func Build(src Source, prev *Snapshot, now time.Time) (*Snapshot, error) {
 			added, deleted := z.apply(adds[o], dels[o])
 			z.version(pz, added, deleted, zb.cfg.MinSerial, now)
 		default:
-			z = zb.skeleton()
+			z = zb.skeleton(len(zb.apex) + len(adds[o]))
 			z.apply(append(zb.apex, adds[o]...), nil)
 			added, deleted := z.compare(pz)
 			z.version(pz, added, deleted, zb.cfg.MinSerial, now)

@@ -15,13 +15,16 @@ type entry struct {
 	rr mdns.RR // the first input's record, as found in rrset.src
 }
 
-// skeleton returns an empty zone with the configuration's SOA.
-func (zb *zoneBuild) skeleton() *Zone {
+// skeleton returns an empty zone with the configuration's SOA, its maps
+// sized for about n records.
+func (zb *zoneBuild) skeleton(n int) *Zone {
+	nodes := make(map[string]*node, n)
+	nodes[zb.origin] = &node{}
 	return &Zone{
 		origin: zb.origin,
 		soa:    zb.soa,
-		nodes:  map[string]*node{zb.origin: {}},
-		count:  map[string]entry{},
+		nodes:  nodes,
+		count:  make(map[string]entry, n),
 		notify: zb.cfg.Notify,
 		push:   zb.cfg.Push,
 		acl:    zb.cfg.Transfer,
