@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,18 +33,6 @@ func kdigAt(t *testing.T, addr string, args ...string) string {
 	out, _ := exec.CommandContext(ctx, bin, append([]string{"@" + host, "-p", port, "+time=2", "+retry=1"}, args...)...).CombinedOutput()
 	return string(out)
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // The demo's reverse and forward names answer from the registry; transfers
 // need the TSIG key; a Knot secondary follows a change made through the API.
@@ -143,7 +129,7 @@ zone:
     acl: [from_maillon]
 `, dir, knotPort, dir, tsigName, tsigSecret, host, port, tsigName, tsigName, dir)
 	os.WriteFile(filepath.Join(dir, "knot.conf"), []byte(conf), 0o644)
-	var log syncBuffer
+	var log testenv.Buffer
 	k := exec.Command(knotd, "-c", filepath.Join(dir, "knot.conf"))
 	k.Stdout, k.Stderr = &log, &log
 	if err := k.Start(); err != nil {

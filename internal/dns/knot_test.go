@@ -6,7 +6,6 @@ package dns
 // developer's machine and fail them in CI (testenv).
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -16,7 +15,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -125,26 +123,7 @@ func TestExportPassesKzonecheck(t *testing.T) {
 type knot struct {
 	dir, addr string
 	cmd       *exec.Cmd
-	log       lockedBuffer
-}
-
-// lockedBuffer collects knotd's output, written by exec's copying goroutine
-// while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	log       testenv.Buffer
 }
 
 func startKnot(t *testing.T, conf func(dir, listen string) string, files map[string]string) *knot {

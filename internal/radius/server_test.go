@@ -24,6 +24,8 @@ import (
 	"layeh.com/radius/rfc2869"
 	"layeh.com/radius/rfc3079"
 	"layeh.com/radius/vendors/microsoft"
+
+	"maillon/internal/testenv"
 )
 
 const testSecret = "testing123"
@@ -83,31 +85,14 @@ type testServer struct {
 	reg  *prometheus.Registry
 	auth netip.AddrPort
 	acct netip.AddrPort
-	logs *syncBuffer
+	logs *testenv.Buffer
 	stop func()
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startServer runs a server on 127.0.0.1:0 with in as its snapshot.
 func startServer(t testing.TB, cfg Config, in SnapshotInput) *testServer {
 	t.Helper()
-	ts := &testServer{reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
+	ts := &testServer{reg: prometheus.NewRegistry(), logs: &testenv.Buffer{}}
 	cfg.Registerer = ts.reg
 	if cfg.Now == nil {
 		cfg.Now = func() time.Time { return traceTime }
