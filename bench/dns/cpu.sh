@@ -18,9 +18,11 @@ ticks() { awk '{print $14+$15}' /proc/"$1"/stat; }
 measure() { # name port
 	dnsperf -s 127.0.0.1 -p "$2" -d "$dir/queries.txt" -l 5 -Q "$rate" -c 4 >/dev/null 2>&1 # warm-up
 	t0=$(ticks $pid)
-	done=$(dnsperf -s 127.0.0.1 -p "$2" -d "$dir/queries.txt" -l "$secs" -Q "$rate" -c 4 2>&1 | awk '/Queries completed/ {print $3}')
+	dnsperf -s 127.0.0.1 -p "$2" -d "$dir/queries.txt" -l "$secs" -Q "$rate" -c 4 >"$dir/out" 2>&1
 	t1=$(ticks $pid)
-	echo "$1: $done queries, $((t1 - t0)) CPU ticks (1/100 s): $(awk -v t=$((t1 - t0)) -v q="$done" 'BEGIN {printf "%.1f", t*10000/q}') µs per query"
+	done=$(awk '/Queries completed/ {print $3}' "$dir/out")
+	lost=$(awk '/Queries lost/ {print $3}' "$dir/out")
+	echo "$1: $done answered, $lost lost, $((t1 - t0)) CPU ticks (1/100 s): $(awk -v t=$((t1 - t0)) -v q="$done" 'BEGIN {printf "%.1f", t*10000/q}') µs per query"
 }
 for r in $(seq "$rounds"); do
 	"$dir/dnsbench" -addr 127.0.0.1:53531 2>"$dir/m.log" &
