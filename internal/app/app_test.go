@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"maillon/internal/app"
+	"maillon/internal/app/apptest"
 	"maillon/internal/config"
 	"maillon/internal/registry"
 	"maillon/internal/testenv"
@@ -39,20 +40,8 @@ func startWith(t *testing.T, database string, adjust func(*config.Config)) *daem
 	t.Helper()
 	cfg := app.LoopbackConfig(t.TempDir(), database)
 	adjust(cfg)
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("daemon stopped with %v", err)
-		}
-		a.Close()
-	})
+	a := apptest.Run(t, cfg)
+	ctx := context.Background()
 	d := &daemon{t: t, app: a, base: "http://" + a.HTTPAddr(), http: &http.Client{Timeout: 10 * time.Second}}
 	d.socket = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"testing"
 
 	"maillon/internal/app"
+	"maillon/internal/app/apptest"
 )
 
 // startDaemon runs the real daemon on a fresh SQLite database, with its
@@ -19,20 +19,7 @@ func startDaemon(t *testing.T) (env map[string]string, httpURL string) {
 	t.Helper()
 	cfg := app.LoopbackConfig(t.TempDir(), filepath.Join(t.TempDir(), "maillon.db"))
 	cfg.Log.Level = "error"
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("daemon stopped with %v", err)
-		}
-		a.Close()
-	})
+	a := apptest.Run(t, cfg)
 	return map[string]string{"MAILLON_SOCKET": a.SocketPath()}, "http://" + a.HTTPAddr()
 }
 
