@@ -2,6 +2,7 @@ package dns
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -62,6 +63,9 @@ func FuzzRespond(f *testing.F) {
 		if err := req.Unpack(pkt); err != nil {
 			return // the listener answers unparsable packets itself, or not at all
 		}
+		// The whole handler too, transfers included, as over TCP.
+		s.snap.Store(snap)
+		s.ServeDNS(&fakeWriter{}, req.Copy())
 		key := ""
 		if req.IsTsig() != nil {
 			key = testKeyName // as if verified: the signing path must hold too
@@ -145,3 +149,21 @@ func TestFastPathMatchesFullPath(t *testing.T) {
 		}
 	}
 }
+
+// fakeWriter is a TCP client that takes whatever the handler writes.
+type fakeWriter struct{ n int }
+
+func (w *fakeWriter) LocalAddr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 53} }
+func (w *fakeWriter) RemoteAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5353}
+}
+func (w *fakeWriter) WriteMsg(m *mdns.Msg) error {
+	_, err := m.Pack()
+	w.n++
+	return err
+}
+func (w *fakeWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *fakeWriter) Close() error                { return nil }
+func (w *fakeWriter) TsigStatus() error           { return nil }
+func (w *fakeWriter) TsigTimersOnly(bool)         {}
+func (w *fakeWriter) Hijack()                     {}
