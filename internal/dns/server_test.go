@@ -2,6 +2,7 @@ package dns
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -319,5 +320,23 @@ func TestReplyCacheKeepsQueryIdentity(t *testing.T) {
 	r := query(t, s.Addr(), "alice.dsl.example.org", mdns.TypeA, "udp", 0)
 	if len(r.Answer) != 1 || r.Answer[0].(*mdns.A).A.String() != "198.51.100.66" {
 		t.Fatalf("after the change: %v", r.Answer)
+	}
+}
+
+func TestDualStack(t *testing.T) {
+	if pc, err := net.ListenPacket("udp", "[::1]:0"); err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	} else {
+		pc.Close()
+	}
+	s := startServer(t, testSource(), Config{Addr: "[::]:0"})
+	_, port, _ := net.SplitHostPort(s.Addr())
+	for _, host := range []string{"127.0.0.1", "::1"} {
+		for _, netw := range []string{"udp", "tcp"} {
+			r := query(t, net.JoinHostPort(host, port), "front.example.org", mdns.TypeA, netw, 1232)
+			if len(r.Answer) != 1 {
+				t.Errorf("%s over %s: %v", host, netw, r)
+			}
+		}
 	}
 }
