@@ -9,7 +9,8 @@ import (
 )
 
 // Snapshot is an immutable set of zones, built by Build and served by Server.
-// Nothing in it changes after Build returns, so readers need no lock.
+// Its zones never change after Build returns, so readers need no lock; the
+// cache of packed replies that comes with it locks for itself.
 type Snapshot struct {
 	zones    map[string]*Zone // lowercased origin → zone
 	origins  []string         // sorted, for listing
