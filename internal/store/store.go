@@ -67,8 +67,10 @@ func (s *Store) Close() error {
 	return err
 }
 
-// Ping checks the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.write.PingContext(ctx) }
+// Ping checks the database answers. It uses the read pool: on SQLite the
+// one writer connection may be busy with a long import, which is no
+// reason to report the daemon unhealthy.
+func (s *Store) Ping(ctx context.Context) error { return s.read.PingContext(ctx) }
 
 // Read runs fn in a read-only transaction, which gives it one consistent
 // view of the registry.
