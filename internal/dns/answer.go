@@ -18,7 +18,9 @@ const maxChain = 8
 // answer was synthesized from a wildcard, which is not worth caching: every
 // name under it gets its own.
 func (s *Snapshot) answer(m *mdns.Msg, qname string, qtype uint16, udp bool) (wild bool) {
-	z := s.find(qname)
+	var buf [maxLabels]int
+	offs := labelStarts(qname, &buf)
+	z := s.findIn(qname, offs)
 	if z == nil {
 		m.Rcode = mdns.RcodeRefused
 		return
@@ -33,6 +35,9 @@ func (s *Snapshot) answer(m *mdns.Msg, qname string, qtype uint16, udp bool) (wi
 			}
 		}
 		seen[hop] = target
+		if hop > 0 {
+			offs = labelStarts(target, &buf)
+		}
 		if cut := z.cut(target, qtype); cut != nil {
 			// A referral is not authoritative, unless a CNAME already is.
 			m.Authoritative = len(m.Answer) > 0
@@ -44,7 +49,7 @@ func (s *Snapshot) answer(m *mdns.Msg, qname string, qtype uint16, udp bool) (wi
 		}
 		n, synth := z.nodes[target], false
 		if n == nil {
-			n = z.wildcard(target)
+			n = z.wildcard(target, offs)
 			if n == nil {
 				m.Rcode = mdns.RcodeNameError
 				m.Ns = append(m.Ns, z.negativeSOA())
@@ -121,6 +126,9 @@ func appendOwned(dst, rrs []mdns.RR, owner string, wild bool) []mdns.RR {
 // cut returns the topmost delegation at or above name, below the apex. A DS
 // query at the cut itself belongs to the parent side.
 func (z *Zone) cut(name string, qtype uint16) *node {
+	if z.cuts == 0 {
+		return nil
+	}
 	var found *node
 	for off := 0; ; {
 		cand := name[off:]
@@ -140,18 +148,23 @@ func (z *Zone) cut(name string, qtype uint16) *node {
 
 // wildcard returns the wildcard node that synthesizes an answer for a name
 // that does not exist: "*." under its closest encloser, if any.
-func (z *Zone) wildcard(name string) *node {
-	for off := 0; ; {
-		next, end := mdns.NextLabel(name, off)
-		if end || len(name)-next < len(z.origin) {
-			return nil
+func (z *Zone) wildcard(name string, offs []int) *node {
+	return z.nodes["*."+z.closestEncloser(name, offs)]
+}
+
+// closestEncloser returns the deepest existing ancestor of a name that does
+// not exist, walking down from the apex: empty non-terminals exist for every
+// ancestor of a record, so the first name missing on the way ends the walk.
+func (z *Zone) closestEncloser(name string, offs []int) string {
+	top := len(offs) - z.labels // offs[top] starts the origin
+	enc := top
+	for i := top - 1; i >= 1; i-- {
+		if _, ok := z.nodes[name[offs[i]:]]; !ok {
+			break
 		}
-		parent := name[next:]
-		if _, ok := z.nodes[parent]; ok {
-			return z.nodes["*."+parent]
-		}
-		off = next
+		enc = i
 	}
+	return name[offs[enc]:]
 }
 
 // addresses appends the A and AAAA records of a name in the zone (glue

@@ -200,6 +200,12 @@ func Build(src Source, prev *Snapshot, now time.Time) (*Snapshot, error) {
 		b.snap.origins = append(b.snap.origins, o)
 	}
 	sort.Strings(b.snap.origins)
+	for _, o := range b.snap.origins {
+		if d := mdns.CountLabel(o); !slices.Contains(b.snap.depths, d) {
+			b.snap.depths = append(b.snap.depths, d)
+		}
+	}
+	slices.SortFunc(b.snap.depths, func(a, b int) int { return b - a })
 	return b.snap, nil
 }
 

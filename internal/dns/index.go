@@ -22,6 +22,7 @@ func (zb *zoneBuild) skeleton(n int) *Zone {
 	nodes[zb.origin] = &node{}
 	return &Zone{
 		origin: zb.origin,
+		labels: mdns.CountLabel(zb.origin),
 		soa:    zb.soa,
 		nodes:  nodes,
 		count:  make(map[string]entry, n),
@@ -217,6 +218,7 @@ func served(src []mdns.RR) []mdns.RR {
 // changed by f.
 func (z *Zone) update(name string, t uint16, f func(src []mdns.RR) []mdns.RR) {
 	c := *z.ensure(name)
+	wasCut := c.cut
 	c.sets = slices.Clone(c.sets)
 	i := slices.IndexFunc(c.sets, func(s rrset) bool { return s.t == t })
 	var src []mdns.RR
@@ -235,6 +237,12 @@ func (z *Zone) update(name string, t uint16, f func(src []mdns.RR) []mdns.RR) {
 		c.sets = append(c.sets, rrset{t: t, src: src, rrs: served(src)})
 	}
 	c.cut = name != z.origin && c.get(mdns.TypeNS) != nil
+	switch {
+	case c.cut && !wasCut:
+		z.cuts++
+	case !c.cut && wasCut:
+		z.cuts--
+	}
 	z.nodes[name] = &c
 }
 

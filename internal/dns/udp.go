@@ -263,25 +263,18 @@ func (q *plainQuery) lowerName() string {
 // wildcardOf returns the wildcard owner that answers the lowercased name
 // directly (no delegation above it, no CNAME at it), or "".
 func (s *Snapshot) wildcardOf(name string, qtype uint16) string {
-	z := s.find(name)
+	var buf [maxLabels]int
+	offs := labelStarts(name, &buf)
+	z := s.findIn(name, offs)
 	if z == nil || z.nodes[name] != nil || z.cut(name, qtype) != nil || qtype == mdns.TypeANY {
 		return ""
 	}
-	for off := 0; ; {
-		next, end := mdns.NextLabel(name, off)
-		if end || len(name)-next < len(z.origin) {
-			return ""
-		}
-		if _, ok := z.nodes[name[next:]]; ok {
-			w := "*." + name[next:]
-			n := z.nodes[w]
-			if n == nil || (n.get(mdns.TypeCNAME) != nil && qtype != mdns.TypeCNAME) {
-				return ""
-			}
-			return w
-		}
-		off = next
+	w := "*." + z.closestEncloser(name, offs)
+	n := z.nodes[w]
+	if n == nil || (n.get(mdns.TypeCNAME) != nil && qtype != mdns.TypeCNAME) {
+		return ""
 	}
+	return w
 }
 
 // fromWildcard answers a name synthesized from the wildcard w: it packs,
@@ -317,11 +310,12 @@ func (s *Server) fromWildcard(snap *Snapshot, q *plainQuery, w string, out []byt
 		}
 		snap.replies.put(key, tpl, false)
 	}
-	wire := make([]byte, 0, len(w)+1)
-	wire, ok := appendWire(wire, w)
-	if !ok || len(tpl) < 12+len(wire)+4 {
+	// The template's question is w, uncompressed.
+	qend := skipName(tpl, 12)
+	if qend < 0 || qend+4 > len(tpl) {
 		return nil
 	}
+	wire := tpl[12:qend]
 	out = append(out[:0], tpl[:12]...)
 	binary.BigEndian.PutUint16(out, q.id)
 	if q.rd {
@@ -353,18 +347,6 @@ func (s *Server) fromWildcard(snap *Snapshot, q *plainQuery, w string, out []byt
 		return nil // the longer name no longer fits: the full path truncates
 	}
 	return out
-}
-
-// appendWire appends a lowercase presentation name as uncompressed wire.
-func appendWire(b []byte, name string) ([]byte, bool) {
-	for _, l := range mdns.SplitDomainName(name) {
-		if len(l) > 63 {
-			return b, false
-		}
-		b = append(b, byte(len(l)))
-		b = append(b, l...)
-	}
-	return append(b, 0), true
 }
 
 // skipName returns the offset after an uncompressed name, or -1.

@@ -14,6 +14,7 @@ import (
 type Snapshot struct {
 	zones    map[string]*Zone // lowercased origin → zone
 	origins  []string         // sorted, for listing
+	depths   []int            // the origins' label counts, deepest first
 	keys     map[string]TSIGKey
 	Problems []string // records and allocations skipped, with the reason
 	config   string   // the configuration the zones were built with
@@ -24,6 +25,8 @@ type Snapshot struct {
 // Zone is one zone of a Snapshot.
 type Zone struct {
 	origin  string
+	labels  int   // of the origin
+	cuts    int32 // delegation points: none spares the walk looking for them
 	serial  uint32
 	soa     *mdns.SOA
 	neg     *mdns.SOA        // the SOA of negative answers, TTL per RFC 2308
@@ -88,18 +91,38 @@ func (s *Snapshot) Origins() []string {
 	return slices.Clone(s.origins)
 }
 
-// find returns the deepest zone containing the lowercased name.
-func (s *Snapshot) find(name string) *Zone {
-	for off := 0; ; {
-		if z := s.zones[name[off:]]; z != nil {
-			return z
+// findIn returns the deepest zone containing the lowercased name, given its
+// label offsets: it only tries the suffixes as deep as some zone's origin.
+func (s *Snapshot) findIn(name string, offs []int) *Zone {
+	for _, d := range s.depths {
+		if d <= len(offs) {
+			if z := s.zones[name[offs[len(offs)-d]:]]; z != nil {
+				return z
+			}
 		}
+	}
+	return nil
+}
+
+// maxLabels bounds the labels of a name (255 bytes make at most 127).
+const maxLabels = 128
+
+// labelStarts lists the offsets where the labels of a presentation name
+// start; none for the root.
+func labelStarts(name string, buf *[maxLabels]int) []int {
+	offs := buf[:0]
+	if name == "." || name == "" {
+		return offs
+	}
+	for off := 0; len(offs) < maxLabels; {
+		offs = append(offs, off)
 		next, end := mdns.NextLabel(name, off)
 		if end {
-			return nil
+			break
 		}
 		off = next
 	}
+	return offs
 }
 
 // Origin returns the zone's name, lowercased and fully qualified.
