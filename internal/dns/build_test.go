@@ -249,6 +249,9 @@ func TestIncrementalMatchesFull(t *testing.T) {
 					t.Fatalf("step %d, %s: node %s: %+v, full %+v", step, o, name, ni, nf)
 				}
 			}
+			if zi.cuts != zf.cuts {
+				t.Fatalf("step %d, %s: %d cuts, full has %d", step, o, zi.cuts, zf.cuts)
+			}
 			if len(zi.nodes) != len(zf.nodes) {
 				t.Fatalf("step %d, %s: %d nodes, full has %d", step, o, len(zi.nodes), len(zf.nodes))
 			}
