@@ -32,6 +32,11 @@ func (s *Service) admins() entity[Admin, AdminInput] {
 			a.DevicePasswordSet = len(a.SealedDevicePassword) > 0
 			return a.validate()
 		},
+		// An admin who is gone keeps no SSH access.
+		deleting: func(c *change, a *Admin) error {
+			_, err := c.revokeAll(CertificateFilter{Kind: CertUser, AdminID: a.ID}, "admin "+a.Name+" deleted")
+			return err
+		},
 	}
 }
 

@@ -36,6 +36,11 @@ var hosts = entity[Host, HostInput]{
 		}
 		return nil
 	},
+	// A machine that is gone (or repurposed) no longer speaks for its names.
+	deleting: func(c *change, h *Host) error {
+		_, err := c.revokeAll(CertificateFilter{Kind: CertHost, HostID: h.ID}, "host "+h.Name+" deleted")
+		return err
+	},
 }
 
 var ports = entity[Port, PortInput]{

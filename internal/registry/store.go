@@ -81,6 +81,8 @@ type Reader interface {
 	ListZones(ctx context.Context) ([]Zone, error)
 	GetRecord(ctx context.Context, id int64) (Record, error)
 	ListRecords(ctx context.Context, zoneID int64) ([]Record, error)
+
+	CertReader
 }
 
 // Tx reads and writes inside one transaction.
@@ -146,4 +148,6 @@ type Tx interface {
 	InsertRecord(ctx context.Context, r *Record) error
 	UpdateRecord(ctx context.Context, r *Record) error
 	DeleteRecord(ctx context.Context, id int64) error
+
+	CertWriter
 }
