@@ -52,9 +52,13 @@ type Server struct {
 	wg      sync.WaitGroup
 
 	udpConns []*net.UDPConn // one per worker, sharing the port (SO_REUSEPORT)
-	tcp      *mdns.Server
-	udpAddr  net.Addr
-	tcpAddr  net.Addr
+	stats    struct {
+		udp, tcp, fast, rateLimited, slipped     atomic.Uint64
+		transfers, refused, notifyFail, pushFail atomic.Uint64
+	}
+	tcp     *mdns.Server
+	udpAddr net.Addr
+	tcpAddr net.Addr
 }
 
 // NewServer returns a server with an empty snapshot; call Update, then Start.
@@ -80,6 +84,34 @@ func NewServer(cfg Config) *Server {
 	empty, _ := Build(Source{}, nil, time.Now())
 	s.snap.Store(empty)
 	return s
+}
+
+// Stats are counters since the server started, for monitoring.
+type Stats struct {
+	UDPQueries   uint64 // packets read on UDP
+	TCPQueries   uint64 // messages read on TCP
+	FastAnswers  uint64 // UDP answers from the reply cache or a wildcard template
+	RateLimited  uint64 // UDP queries over the rate limit (dropped or slipped)
+	Slipped      uint64 // of which answered empty and truncated
+	Transfers    uint64 // AXFR and IXFR served
+	Refused      uint64 // AXFR and IXFR refused (ACL, TSIG, unknown zone)
+	NotifyFailed uint64 // NOTIFYs given up after their retries
+	PushFailed   uint64 // RFC 2136 pushes that failed (they are retried)
+}
+
+// Stats returns the counters.
+func (s *Server) Stats() Stats {
+	return Stats{
+		UDPQueries:   s.stats.udp.Load(),
+		TCPQueries:   s.stats.tcp.Load(),
+		FastAnswers:  s.stats.fast.Load(),
+		RateLimited:  s.stats.rateLimited.Load(),
+		Slipped:      s.stats.slipped.Load(),
+		Transfers:    s.stats.transfers.Load(),
+		Refused:      s.stats.refused.Load(),
+		NotifyFailed: s.stats.notifyFail.Load(),
+		PushFailed:   s.stats.pushFail.Load(),
+	}
 }
 
 // Snapshot returns the snapshot being served.
@@ -117,6 +149,7 @@ func (s *Server) load(prev, next *Snapshot) {
 		for _, sec := range z.notify {
 			s.background("notify "+o+" "+sec.Addr, func(ctx context.Context) {
 				if err := s.sendNotify(ctx, next, z, sec); err != nil && ctx.Err() == nil {
+					s.stats.notifyFail.Add(1)
 					s.log.Warn("dns notify failed", "zone", z.origin, "secondary", sec.Addr, "err", err)
 				}
 			})
@@ -187,6 +220,7 @@ func (s *Server) push(ctx context.Context, snap *Snapshot, z *Zone, p PushTarget
 			s.log.Info("dns push", "zone", z.origin, "remote", p.Addr, "changes", len(changes))
 			return
 		}
+		s.stats.pushFail.Add(1)
 		s.log.Warn("dns push failed", "zone", z.origin, "remote", p.Addr, "err", err)
 		select {
 		case <-ctx.Done():
@@ -343,6 +377,9 @@ func addrOf(a net.Addr) netip.Addr {
 // ServeDNS answers one request; it implements mdns.Handler.
 func (s *Server) ServeDNS(w mdns.ResponseWriter, req *mdns.Msg) {
 	_, tcp := w.RemoteAddr().(*net.TCPAddr)
+	if tcp {
+		s.stats.tcp.Add(1)
+	}
 	src := addrOf(w.RemoteAddr())
 	var tsigKey string
 	if t := req.IsTsig(); t != nil {

@@ -277,6 +277,9 @@ func TestRateLimitedServerSlips(t *testing.T) {
 	if truncated == 0 {
 		t.Fatal("no truncated reply over the limit")
 	}
+	if st := s.Stats(); st.RateLimited != 4 || st.Slipped != 4 || st.UDPQueries != 5 || st.FastAnswers != 1 {
+		t.Fatalf("stats %+v", st)
+	}
 	// TCP is never limited: the slip's purpose.
 	if r := query(t, s.Addr(), "front.example.org", mdns.TypeA, "tcp", 0); r.Truncated || len(r.Answer) != 1 {
 		t.Fatalf("TCP limited: %v", r)

@@ -38,8 +38,10 @@ func (s *Server) transfer(w mdns.ResponseWriter, req *mdns.Msg, src netip.Addr, 
 			m.SetTsig(t.Hdr.Name, t.Algorithm, 300, time.Now().Unix())
 		}
 		w.WriteMsg(m)
+		s.stats.refused.Add(1)
 		return fmt.Errorf("%s refused", mdns.TypeToString[q.Qtype])
 	}
+	s.stats.transfers.Add(1)
 	var rrs []mdns.RR
 	if q.Qtype == mdns.TypeIXFR {
 		rrs = z.ixfr(req)

@@ -43,6 +43,10 @@ func TestAXFRNeedsKey(t *testing.T) {
 	if _, err := axfrIn(t, s.Addr(), "example.com", &testKey); err == nil {
 		t.Fatal("AXFR of a foreign zone succeeded")
 	}
+	// The wrong secret fails TSIG before the ACL: NOTAUTH, not counted.
+	if st := s.Stats(); st.Transfers != 1 || st.Refused != 2 || st.TCPQueries != 4 {
+		t.Fatalf("stats %+v", st)
+	}
 }
 
 func TestTransferACLByAddress(t *testing.T) {

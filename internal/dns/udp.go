@@ -428,7 +428,7 @@ func (s *Server) serveUDP(conn *net.UDPConn) {
 		if s.rrl != nil {
 			now = time.Now()
 		}
-		k := 0
+		k, fastN, dropped, slipped := 0, 0, 0, 0
 		for i := range in[:n] {
 			m := &in[i]
 			p := m.Buffers[0][:m.N]
@@ -441,8 +441,10 @@ func (s *Server) serveUDP(conn *net.UDPConn) {
 			if s.rrl != nil {
 				switch s.rrl.check(src, now) {
 				case rrlDrop:
+					dropped++
 					continue
 				case rrlSlip:
+					slipped++
 					s.slip(conn, p, ap)
 					continue
 				}
@@ -456,6 +458,14 @@ func (s *Server) serveUDP(conn *net.UDPConn) {
 			out[k].Buffers[0] = resp
 			out[k].Addr = m.Addr
 			k++
+			fastN++
+		}
+		// Counted once a batch, to keep the workers off a shared cache line.
+		s.stats.udp.Add(uint64(n))
+		s.stats.fast.Add(uint64(fastN))
+		if dropped+slipped > 0 {
+			s.stats.rateLimited.Add(uint64(dropped + slipped))
+			s.stats.slipped.Add(uint64(slipped))
 		}
 		for sent := 0; sent < k; {
 			w, err := bc.WriteBatch(out[sent:k], 0)
