@@ -37,8 +37,8 @@ func (s *Server) transfer(w mdns.ResponseWriter, req *mdns.Msg, src netip.Addr, 
 			t := req.IsTsig()
 			m.SetTsig(t.Hdr.Name, t.Algorithm, 300, time.Now().Unix())
 		}
+		s.stats.refused.Add(1) // before the client hears of it
 		w.WriteMsg(m)
-		s.stats.refused.Add(1)
 		return fmt.Errorf("%s refused", mdns.TypeToString[q.Qtype])
 	}
 	s.stats.transfers.Add(1)
