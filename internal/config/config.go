@@ -34,6 +34,7 @@ type Config struct {
 	IPAM           IPAM   `yaml:"ipam"`
 	RADIUS         RADIUS `yaml:"radius"`
 	DNS            DNS    `yaml:"dns"`
+	CA             CA     `yaml:"ca"`
 	Log            Log    `yaml:"log"`
 }
 
@@ -172,6 +173,7 @@ func Default() *Config {
 			Switch: SwitchPolicy{UnknownMAC: "reject", UnknownPort: "reject", NonMember: "reject", Suspended: "reject"}},
 		DNS: DNS{Listen: ":53", Nameservers: []string{"ns1.example.org."}, Hostmaster: "hostmaster@example.org", TTL: 3600, RateLimit: 20},
 		Log: Log{Level: "info", Format: "text"},
+		CA:  defaultCA(),
 	}
 }
 
@@ -226,6 +228,9 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 		if v, ok := lookup(k); ok {
 			*p = v
 		}
+	}
+	if err := c.CA.applyEnv(lookup); err != nil {
+		return err
 	}
 	if v, ok := lookup("MAILLON_IPAM_QUARANTINE"); ok {
 		d, err := ParseDuration(v)
@@ -289,6 +294,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	if err := c.DNS.validate(); err != nil {
+		return err
+	}
+	if err := c.CA.validate(); err != nil {
 		return err
 	}
 	if n := c.RADIUS.InterimInterval; n < 0 || n > 86400 {
@@ -453,5 +461,5 @@ dns:
 log:
   level: info   # debug, info, warn, error
   format: text  # text or json
-`, database, secretKey, socket)
+`, database, secretKey, socket) + caTemplate
 }
