@@ -44,6 +44,7 @@ type App struct {
 	socketLn net.Listener
 	radius   *radiusService
 	dns      *dnsService
+	ca       *caService
 }
 
 // New opens the database (migrating it) and binds the listeners, so that
@@ -75,6 +76,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		CheckReverseName: dns.ValidateReverseName,
 	})
 	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if a.ca, err = a.newCA(); err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.metrics.MustRegister(a.ca)
 	// The DNS server is made before the web layer, which exports its zones.
 	if a.dns, err = a.newDNS(); err != nil {
 		st.Close()
@@ -84,6 +90,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Registry:   a.reg,
 		Importer:   a.importCSV,
 		Accounting: st,
+		CA:         a.ca,
 		Health:     st.Ping,
 		Metrics:    a.metrics,
 		Logger:     log,
@@ -207,6 +214,7 @@ func (a *App) Run(ctx context.Context) error {
 		g.Go(func() error { return a.dns.run(ctx) })
 		a.log.Info("DNS listening", "addr", a.DNSAddr())
 	}
+	g.Go(func() error { return a.ca.run(ctx) })
 	g.Go(func() error {
 		<-ctx.Done()
 		return nil

@@ -80,7 +80,7 @@ func auditCmd(s *session) *cobra.Command {
 	for _, e := range entities {
 		entityNames = append(entityNames, e.name)
 	}
-	entityNames = append(entityNames, "token")
+	entityNames = append(entityNames, "token", "certificate", "revoked_key")
 	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "Show who changed what, newest first",

@@ -130,7 +130,7 @@ its local unix socket (no token needed), or over HTTP with --url and --token.`,
 	for _, e := range entities {
 		root.AddCommand(e.command(s))
 	}
-	root.AddCommand(importCmd(s), auditCmd(s), usageCmd(s), sessionCmd(s), dnsCmd(s))
+	root.AddCommand(importCmd(s), auditCmd(s), usageCmd(s), sessionCmd(s), dnsCmd(s), caCmd(s))
 	return root
 }
 

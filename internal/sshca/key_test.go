@@ -44,37 +44,6 @@ func readPub(t testing.TB, path string) ssh.PublicKey {
 	return k
 }
 
-// StartAgent runs a real ssh-agent on a socket in dir, stopped when the
-// test ends, and adds the given private keys to it.
-func startAgent(t testing.TB, dir string, keys ...string) string {
-	t.Helper()
-	bin := testenv.LookPath(t, "ssh-agent")
-	add := testenv.LookPath(t, "ssh-add")
-	sock := filepath.Join(dir, "agent.sock")
-	cmd := exec.Command(bin, "-D", "-a", sock)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for i := 0; ; i++ {
-		if _, err := os.Stat(sock); err == nil {
-			break
-		}
-		if i > 100 {
-			t.Fatal("ssh-agent did not create its socket")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	for _, k := range keys {
-		c := exec.Command(add, "-q", k)
-		c.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock)
-		if out, err := c.CombinedOutput(); err != nil {
-			t.Fatalf("ssh-add %s: %v\n%s", k, err, out)
-		}
-	}
-	return sock
-}
-
 func TestFileKeyWithPassphrase(t *testing.T) {
 	dir := t.TempDir()
 	path := keygenKey(t, dir, "user_ca", "ed25519", "correct horse")
@@ -108,7 +77,7 @@ func TestSignUserCertificate(t *testing.T) {
 	for _, typ := range []string{"ed25519", "ecdsa", "rsa"} {
 		cas[typ] = keygenKey(t, dir, typ+"_ca", typ, "")
 	}
-	sock := startAgent(t, dir, cas["ed25519"], cas["ecdsa"], cas["rsa"])
+	sock := testenv.StartSSHAgent(t, cas["ed25519"], cas["ecdsa"], cas["rsa"])
 	user := keygenKey(t, dir, "ada", "ed25519", "")
 	opts := UserOptions{Extensions: []string{"permit-pty"}, SourceAddress: "192.0.2.0/24,2001:db8::1", ForceCommand: "/usr/bin/true"}
 	if err := opts.Validate(); err != nil {

@@ -160,6 +160,7 @@ var PeerPackages = map[string]string{
 	"ssh":        "openssh-client",
 	"ssh-keygen": "openssh-client",
 	"ssh-agent":  "openssh-client",
+	"ssh-add":    "openssh-client",
 	"chromium":   "chromium",
 	"psql":       "postgresql-client",
 	"initdb":     "postgresql",

@@ -181,6 +181,7 @@ func (s *Server) routes() {
 	s.importRoutes()
 	s.usageRoutes()
 	s.dnsRoutes()
+	s.caRoutes()
 }
 
 // filter applies search, limit and offset to collections small enough to

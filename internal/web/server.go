@@ -76,6 +76,8 @@ type Options struct {
 	Accounting Accounting
 	// DNS serves zone exports and push diffs; nil leaves them out.
 	DNS DNS
+	// CA serves the SSH certificate authority; nil leaves it out.
+	CA CA
 	// Health reports whether the daemon can serve (database reachable).
 	Health  func(ctx context.Context) error
 	Metrics *prometheus.Registry
