@@ -6,6 +6,10 @@
 //	radiusbench users -users 10000 > authorize    # FreeRADIUS "files"
 //	radiusbench load -addr 127.0.0.1:18120 -users 10000 -duration 10s -concurrency 64
 //	radiusbench load ... -rate 20000              # open loop, for latency
+//	radiusbench sqlusers -users 10000 | psql radius # FreeRADIUS rlm_sql
+//	radiusbench daemon -dir /tmp/x -users 20000   # the whole maillon daemon
+//	radiusbench acct -addr ACCT -sessions 20000   # durable accounting
+//	radiusbench storm -auth AUTH -acct ACCT -users 20000 # midnight reconnect
 //
 // Every request is a CHAP Access-Request with a CHAP-Challenge and a
 // Message-Authenticator, for a random one of the subscribers; each has a
@@ -14,6 +18,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/hmac"
 	"crypto/md5"
@@ -21,6 +26,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"hash"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -38,7 +44,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: radiusbench serve|users|load [flags]")
+		fmt.Fprintln(os.Stderr, "usage: radiusbench serve|users|sqlusers|load|daemon|acct|storm [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -47,8 +53,16 @@ func main() {
 		err = serve(os.Args[2:])
 	case "users":
 		err = users(os.Args[2:])
+	case "sqlusers":
+		err = sqlUsers(os.Args[2:])
 	case "load":
 		err = load(os.Args[2:])
+	case "daemon":
+		err = daemon(os.Args[2:])
+	case "acct":
+		err = acctLoad(os.Args[2:])
+	case "storm":
+		err = storm(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -115,6 +129,42 @@ func users(args []string) error {
 	}
 	return nil
 }
+
+// sqlUsers writes the same subscribers for FreeRADIUS's rlm_sql, as psql
+// input for its PostgreSQL schema (radcheck and radreply, COPY format):
+// the same check and reply attributes as users writes.
+func sqlUsers(args []string) error {
+	fs := flag.NewFlagSet("sqlusers", flag.ExitOnError)
+	n := fs.Int("users", 10000, "subscribers")
+	fs.Parse(args)
+	w := bufio.NewWriter(os.Stdout)
+	defer w.Flush()
+	fmt.Fprintln(w, "COPY radcheck (username, attribute, op, value) FROM stdin;")
+	for i := 0; i < *n; i++ {
+		fmt.Fprintf(w, "%s\tCleartext-Password\t:=\t%s\n", login(i), password(i))
+	}
+	fmt.Fprintln(w, "\\.")
+	fmt.Fprintln(w, "COPY radreply (username, attribute, op, value) FROM stdin;")
+	for i := 0; i < *n; i++ {
+		for _, av := range [][2]string{
+			{"Framed-IP-Address", ipv4(i).String()}, {"Framed-IP-Netmask", "255.255.255.255"},
+			{"Framed-IPv6-Prefix", fmt.Sprintf("2001:db8:%x::/64", i)}, {"Service-Type", "Framed-User"},
+			{"Framed-Protocol", "PPP"}, {"Framed-MTU", "1500"}, {"Port-Limit", "1"},
+			{"Acct-Interim-Interval", "60"}, {"Session-Timeout", "49708"},
+		} {
+			fmt.Fprintf(w, "%s\t%s\t=\t%s\n", login(i), av[0], av[1])
+		}
+	}
+	fmt.Fprintln(w, "\\.")
+	fmt.Fprintln(w, "ANALYZE radcheck;")
+	fmt.Fprintln(w, "ANALYZE radreply;")
+	return nil
+}
+
+func newRand(seed uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, uint64(time.Now().UnixNano())))
+}
+func newMAC(secret []byte) hash.Hash { return hmac.New(md5.New, secret) }
 
 type result struct {
 	sent, ok, rejected, timeouts atomic.Int64
