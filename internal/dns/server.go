@@ -255,9 +255,6 @@ func (s *Server) Start() error {
 		s.udpConns = append(s.udpConns, more.(*net.UDPConn))
 	}
 	for _, c := range s.udpConns {
-		if err := blockingReads(c); err != nil {
-			s.log.Warn("dns: UDP reads stay non-blocking", "err", err)
-		}
 		// Room for bursts while a worker is descheduled on a busy machine;
 		// the kernel caps it at net.core.rmem_max.
 		c.SetReadBuffer(4 << 20)

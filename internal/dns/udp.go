@@ -381,30 +381,6 @@ func newBatchConn(conn *net.UDPConn) batchConn {
 	return ipv4.NewPacketConn(conn)
 }
 
-// blockingReads makes the socket blocking, so that a worker waits for
-// packets inside recvmmsg rather than through the runtime's poller, which
-// costs an epoll_wait and a thread wake-up per batch. A receive timeout
-// brings the workers back to the poller now and then, where Close finds them.
-func blockingReads(conn *net.UDPConn) error {
-	rc, err := conn.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	err = rc.Control(func(fd uintptr) {
-		tv := syscall.Timeval{Usec: 100000}
-		if serr = syscall.SetsockoptTimeval(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv); serr != nil {
-			return
-		}
-		serr = syscall.SetNonblock(int(fd), false)
-	})
-	return errors.Join(err, serr)
-}
-
-// msgWaitForOne makes a blocking recvmmsg return as soon as one packet is
-// there (MSG_WAITFORONE).
-const msgWaitForOne = 0x10000
-
 // serveUDP reads and answers packets until the socket is closed.
 func (s *Server) serveUDP(conn *net.UDPConn) {
 	bc := newBatchConn(conn)
@@ -416,7 +392,7 @@ func (s *Server) serveUDP(conn *net.UDPConn) {
 	}
 	key := make([]byte, 0, 300)
 	for {
-		n, err := bc.ReadBatch(in, msgWaitForOne)
+		n, err := bc.ReadBatch(in, 0)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
