@@ -83,6 +83,7 @@ func (d Deployment) Text() string {
 	if d.HostCA != nil {
 		fmt.Fprintf(&b, "# On each server: %s, from `maillon ca sign-host HOST /etc/ssh/ssh_host_ed25519_key.pub`\n\n", ServerHostCertPath)
 		fmt.Fprintf(&b, "# On admins' machines: ~/.ssh/known_hosts (or /etc/ssh/ssh_known_hosts)\n%s\n", d.KnownHostsLine())
+		fmt.Fprintf(&b, "# and, so that ssh refuses revoked host certificates too, in ~/.ssh/config:\n# RevokedHostKeys ~/.ssh/maillon_revoked_keys (the same KRL)\n")
 	}
 	return b.String()
 }

@@ -233,7 +233,7 @@ func TestDeploymentText(t *testing.T) {
 	text := d.Text()
 	for _, want := range []string{"TrustedUserCAKeys " + ServerUserCAPath, "RevokedKeys " + ServerKRLPath, "HostCertificate ",
 		"AuthorizedPrincipalsFile /etc/ssh/auth_principals/%u", "@cert-authority *.example.org ssh-ed25519 ",
-		"https://maillon.example.org/ca/krl", "admin\ntechnical-officer\n"} {
+		"https://maillon.example.org/ca/krl", "admin\ntechnical-officer\n", "RevokedHostKeys"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("deployment text lacks %q:\n%s", want, text)
 		}
