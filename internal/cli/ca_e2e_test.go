@@ -61,7 +61,8 @@ func keygen(t *testing.T, args ...string) {
 // certificate from `maillon ca sign-user`, trusts sshd's certificate
 // from `maillon ca sign-host` through @cert-authority alone, and is
 // refused once the certificate has expired or is revoked (by serial or by
-// key) in the KRL the daemon writes.
+// key) in the KRL the daemon writes; given that KRL as RevokedHostKeys,
+// ssh refuses the server once its host certificate is revoked.
 func TestSSHCertificatesAgainstOpenSSH(t *testing.T) {
 	testenv.LookPath(t, "sshd")
 	testenv.LookPath(t, "ssh")
@@ -140,10 +141,10 @@ func TestSSHCertificatesAgainstOpenSSH(t *testing.T) {
 
 	// login connects under the host name the certificate names: known
 	// hosts has only the @cert-authority line, no entry for this host.
-	login := func(key, hostName string) (string, error) {
-		return sshd.SSHClient(t, []string{"-i", key, "-o", "CertificateFile=" + key + "-cert.pub",
+	login := func(key, hostName string, opts ...string) (string, error) {
+		return sshd.SSHClient(t, append([]string{"-i", key, "-o", "CertificateFile=" + key + "-cert.pub",
 			"-o", "UserKnownHostsFile=" + filepath.Join(dir, "known_hosts"), "-o", "StrictHostKeyChecking=yes",
-			"-o", "HostKeyAlias=" + hostName}, "echo", "logged-in")
+			"-o", "HostKeyAlias=" + hostName}, opts...), "echo", "logged-in")
 	}
 	newKey := func(name string) string {
 		p := filepath.Join(dir, name)
@@ -297,5 +298,19 @@ func TestSSHCertificatesAgainstOpenSSH(t *testing.T) {
 	}
 	if regexp.MustCompile(`maillon_ssh_certificate_expiry_timestamp_seconds\{kind="user",serial="` + serial + `"`).Match(metrics) {
 		t.Errorf("/metrics shows the revoked certificate %s", serial)
+	}
+
+	// 5. Admins' ssh, given the same KRL as RevokedHostKeys, refuses the
+	// server once its host certificate is revoked.
+	if out, err := login(ada2, "gw1.example.org", "-o", "RevokedHostKeys="+krlPath); err != nil {
+		t.Fatalf("login with RevokedHostKeys before the host is revoked: %v\n%s", err, out)
+	}
+	hostSerial := regexp.MustCompile(`(?m)^(\d+)\s+host\s+gw1\s`).FindStringSubmatch(must("ca", "list", "--kind", "host"))
+	if hostSerial == nil {
+		t.Fatal("no host certificate listed")
+	}
+	must("ca", "revoke", hostSerial[1], "--reason", "host reinstalled")
+	if out, err := login(ada2, "gw1.example.org", "-o", "RevokedHostKeys="+krlPath); err == nil || !strings.Contains(out, "revoked") {
+		t.Fatalf("ssh accepted a revoked host certificate: %v\n%s", err, out)
 	}
 }
