@@ -140,8 +140,12 @@ func (ds *dnsService) rebuild(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := ds.srv.Update(src); err != nil {
+	snap, err := ds.srv.Update(src)
+	if err != nil {
 		return fmt.Errorf("build DNS zones: %w", err)
+	}
+	if n := len(snap.Problems); n > 0 {
+		ds.log.Warn("DNS: records or allocations left out of the zones", "count", n, "first", snap.Problems[0])
 	}
 	return nil
 }
