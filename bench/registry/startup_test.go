@@ -3,9 +3,11 @@ package registrybench
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	mdns "github.com/miekg/dns"
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 
@@ -53,20 +56,31 @@ func BenchmarkServeStartup20k(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// Reverse names for every /32 and /64, so DNS serves 40,000 PTRs.
+	var prefixes []registry.Prefix
+	reg.Read(ctx, func(r registry.Reader) error { prefixes, err = r.ListPrefixes(ctx); return err })
+	for _, p := range prefixes {
+		if p.Purpose == registry.PurposeSubscriber {
+			if _, err := reg.UpdatePrefix(ctx, registry.System, p.ID, registry.PrefixInput{PTRTemplate: ptr("{login}.dsl.bench.example")}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 	st.Close()
 
 	bin := filepath.Join(dir, "maillon")
 	if out, err := exec.Command("go", "build", "-o", bin, "maillon/cmd/maillon").CombinedOutput(); err != nil {
 		b.Fatalf("build: %v\n%s", err, out)
 	}
-	httpAddr, authAddr := freeAddr(b, "tcp"), freeAddr(b, "udp")
+	httpAddr, authAddr, dnsAddr := freeAddr(b, "tcp"), freeAddr(b, "udp"), freeAddr(b, "tcp")
 	conf := filepath.Join(dir, "maillon.yaml")
 	os.WriteFile(conf, []byte(fmt.Sprintf(`database: %q
 secret_key: %q
 listen: {http: %q, socket: %q}
 radius: {auth: %q, acct: "", spool_dir: %q}
+dns: {listen: %q, nameservers: [ns1.bench.example.]}
 log: {level: warn}
-`, filepath.Join(dir, "maillon.db"), key, httpAddr, filepath.Join(dir, "s.sock"), authAddr, filepath.Join(dir, "spool"))), 0o600)
+`, filepath.Join(dir, "maillon.db"), key, httpAddr, filepath.Join(dir, "s.sock"), authAddr, filepath.Join(dir, "spool"), dnsAddr)), 0o600)
 
 	b.ResetTimer()
 	for range b.N {
@@ -96,11 +110,43 @@ log: {level: warn}
 			return err == nil && resp.Code == radius.CodeAccessAccept
 		})
 		radiusAt := time.Since(start)
+		// A new line, made through the API, until its PTR is served.
+		sock := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", filepath.Join(dir, "s.sock"))
+		}}}
+		body := fmt.Sprintf(`{"member_id": 1, "kind": "ppp", "login": "new%d@BENCH", "password": "new-password"}`, time.Now().UnixNano())
+		changed := time.Now()
+		resp, err := sock.Post("http://maillon/api/v1/subscriptions", "application/json", strings.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var created registry.Subscription
+		json.NewDecoder(resp.Body).Decode(&created)
+		resp.Body.Close()
+		var v4 netip.Addr
+		for _, a := range created.Addresses {
+			if a.Role == registry.RoleIPv4 {
+				v4 = a.Block.Addr()
+			}
+		}
+		if !v4.IsValid() {
+			b.Fatalf("new line: %d %+v", resp.StatusCode, created)
+		}
+		rev, _ := mdns.ReverseAddr(v4.String())
+		waitFor(b, func() bool {
+			m := new(mdns.Msg)
+			m.SetQuestion(rev, mdns.TypePTR)
+			r, err := mdns.Exchange(m, dnsAddr)
+			return err == nil && len(r.Answer) > 0
+		})
+		servedAfter := time.Since(changed)
 		time.Sleep(500 * time.Millisecond) // let the first rebuild's garbage settle
 		rss, hwm := procMemory(daemon.Process.Pid)
 		daemon.Process.Signal(os.Interrupt)
 		daemon.Wait()
-		b.Logf("%d members: /healthz after %s, RADIUS accepts after %s, RSS %.0f MiB (peak %.0f MiB)", n+1, healthAt.Round(time.Millisecond), radiusAt.Round(time.Millisecond), rss, hwm)
+		b.Logf("%d members: /healthz after %s, RADIUS accepts after %s, a new line's PTR served %s after the API call, RSS %.0f MiB (peak %.0f MiB)",
+			n+1, healthAt.Round(time.Millisecond), radiusAt.Round(time.Millisecond), servedAfter.Round(time.Millisecond), rss, hwm)
+		b.ReportMetric(float64(servedAfter.Milliseconds()), "ms-change-to-DNS")
 		b.ReportMetric(healthAt.Seconds(), "s-to-healthz")
 		b.ReportMetric(radiusAt.Seconds(), "s-to-radius")
 		b.ReportMetric(rss, "RSS-MiB")
