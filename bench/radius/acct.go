@@ -47,11 +47,10 @@ const (
 
 // session is one PPP session as the load generator's NAS sees it.
 type session struct {
-	id          string
-	user        int
-	time        uint32
-	in, out     uint64
-	terminateAt uint32
+	id      string
+	user    int
+	time    uint32
+	in, out uint64
 }
 
 // acctPacket writes an Accounting-Request for s into b (at least 4096

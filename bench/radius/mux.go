@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -18,7 +17,6 @@ import (
 type mux struct {
 	secret []byte
 	socks  []*muxSock
-	next   atomic.Uint32
 }
 
 type muxSock struct {
