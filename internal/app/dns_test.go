@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"maillon/internal/cli"
 	"maillon/internal/config"
 	"maillon/internal/demo"
 	"maillon/internal/registry"
@@ -162,12 +163,14 @@ zone:
 		}
 	}
 	follow("first transfer")
-	// A change through the API (what the CLI sends) reaches the secondary.
+	// A change made with the CLI, over the daemon's socket, reaches the
+	// secondary.
+	t.Setenv("MAILLON_SOCKET", d.app.SocketPath())
+	if code := cli.Main(ctx, []string{"record", "add", "--zone", "example.net", "--name", "later", "--type", "AAAA", "--data", "2001:db8:ffff::80"}); code != 0 {
+		t.Fatalf("maillon record add: status %d", code)
+	}
 	var z registry.Zone
 	d.do("GET", "/api/v1/zones/example.net", d.token, nil, &z)
-	if code := d.do("POST", "/api/v1/records", d.token, map[string]any{"zone_id": z.ID, "name": "later", "type": "AAAA", "data": "2001:db8:ffff::80"}, nil); code != 201 {
-		t.Fatalf("add record = %d", code)
-	}
 	var e struct{ Error, Field string }
 	if code := d.do("POST", "/api/v1/records", d.token, map[string]any{"zone_id": z.ID, "name": "bad", "type": "A", "data": "not-an-address"}, &e); code != 400 || e.Field != "data" {
 		t.Fatalf("bad record = %d %+v", code, e)
