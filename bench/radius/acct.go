@@ -249,6 +249,42 @@ func scrape(url string) map[string]float64 {
 	return out
 }
 
+// printServerLatency prints the share of requests of that code the server
+// answered within each bucket of its latency histogram (from receipt to
+// reply: what the server itself adds, without the time in the kernel's
+// queues or in the load generator).
+func printServerLatency(before, after map[string]float64, code string) {
+	if after == nil {
+		return
+	}
+	prefix := `maillon_radius_request_duration_seconds_bucket{code="` + code + `",le="`
+	type bucket struct{ le, n float64 }
+	var bs []bucket
+	total := 0.0
+	for k, v := range after {
+		if rest, ok := strings.CutPrefix(k, prefix); ok {
+			le := strings.TrimSuffix(rest, `"}`)
+			n := v - before[k]
+			if le == "+Inf" {
+				total = n
+				continue
+			}
+			if f, err := strconv.ParseFloat(le, 64); err == nil && f >= 0.0005 && f <= 0.01 {
+				bs = append(bs, bucket{f, n})
+			}
+		}
+	}
+	if total == 0 {
+		return
+	}
+	sort.Slice(bs, func(i, j int) bool { return bs[i].le < bs[j].le })
+	var parts []string
+	for _, b := range bs {
+		parts = append(parts, fmt.Sprintf("≤%gms %.2f%%", b.le*1000, 100*b.n/total))
+	}
+	fmt.Printf("#   server-side %s latency (receipt to reply), %.0f requests: %s\n", code, total, strings.Join(parts, " "))
+}
+
 // printMetricsDelta prints what the server reports about the phase: group
 // commits and their sizes, and the packets it dropped, by reason.
 func printMetricsDelta(before, after map[string]float64, answered int64) {

@@ -182,6 +182,7 @@ func load(args []string) error {
 	rate := fs.Int("rate", 0, "requests per second (0: closed loop, as fast as answered)")
 	timeout := fs.Duration("timeout", time.Second, "reply timeout")
 	label := fs.String("label", "", "label printed with the result")
+	metricsURL := fs.String("metrics", "", "maillon's /metrics URL: also print the server-side latency (receipt to reply)")
 	fs.Parse(args)
 	if *duration > 10*time.Minute {
 		return errors.New("duration is bounded to 10 minutes")
@@ -201,6 +202,7 @@ func load(args []string) error {
 	defer cancel()
 	var res result
 	var wg sync.WaitGroup
+	before := scrape(*metricsURL)
 	start := time.Now()
 	for w := 0; w < *conc; w++ {
 		wg.Add(1)
@@ -227,6 +229,7 @@ func load(args []string) error {
 		*label, res.sent.Load(), res.ok.Load(), res.rejected.Load(), res.timeouts.Load(),
 		float64(res.ok.Load()+res.rejected.Load())/elapsed.Seconds(),
 		q(0.5).Round(time.Microsecond), q(0.99).Round(time.Microsecond), q(0.999).Round(time.Microsecond), q(1).Round(time.Microsecond))
+	printServerLatency(before, scrape(*metricsURL), "Access-Request")
 	return nil
 }
 

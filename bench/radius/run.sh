@@ -289,7 +289,7 @@ part_auth() {
 	echo "# $USERS subscribers, CHAP + Message-Authenticator, $CONC in flight, $DURATION per run"
 	run() { gen load -users "$USERS" -secret "$SECRET" -duration "$DURATION" "$@"; }
 	local m f s mp fp sp half
-	m=$(run -addr "$M_AUTH" -concurrency "$CONC" -label "maillon          peak")
+	m=$(run -addr "$M_AUTH" -metrics "http://$M_HTTP/metrics" -concurrency "$CONC" -label "maillon          peak")
 	echo "$m"
 	f=$(run -addr "127.0.0.1:$FR_FILES_PORT" -concurrency "$CONC" -label "freeradius files peak")
 	echo "$f"
@@ -300,7 +300,7 @@ part_auth() {
 		printf "ratio maillon/freeradius files: %.2f (target >= 1.5)\n", m / f
 		printf "ratio maillon/freeradius sql:   %.2f (target >= 10)\n", m / s }'
 	half=$((mp / 2))
-	run -addr "$M_AUTH" -concurrency 256 -rate "$half" -label "maillon          at $half/s (half of its peak)"
+	run -addr "$M_AUTH" -metrics "http://$M_HTTP/metrics" -concurrency 256 -rate "$half" -label "maillon          at $half/s (half of its peak)"
 	if ((half <= fp)); then
 		run -addr "127.0.0.1:$FR_FILES_PORT" -concurrency 256 -rate "$half" -label "freeradius files at $half/s"
 	fi
@@ -322,13 +322,13 @@ part_latency() {
 	gen load -addr "$M_AUTH" -users "$USERS" -secret "$SECRET" -duration 1s -concurrency 4 -label warmup >/dev/null
 	local rate=$LAT_RATE m
 	if [[ -z $rate ]]; then
-		m=$(gen load -addr "$M_AUTH" -users "$USERS" -secret "$SECRET" -duration "$DURATION" -concurrency "$CONC" -label "maillon peak")
+		m=$(gen load -addr "$M_AUTH" -metrics "http://$M_HTTP/metrics" -users "$USERS" -secret "$SECRET" -duration "$DURATION" -concurrency "$CONC" -label "maillon peak")
 		echo "$m"
 		rate=$(($(throughput "$m") / 2))
 	fi
 	echo "# load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 	for _ in 1 2 3; do
-		gen load -addr "$M_AUTH" -users "$USERS" -secret "$SECRET" -duration "$DURATION" -concurrency 256 -rate "$rate" -label "maillon at $rate/s"
+		gen load -addr "$M_AUTH" -metrics "http://$M_HTTP/metrics" -users "$USERS" -secret "$SECRET" -duration "$DURATION" -concurrency 256 -rate "$rate" -label "maillon at $rate/s"
 	done
 	echo "# load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 	stop_daemon
