@@ -279,7 +279,11 @@ func client(ctx context.Context, dst netip.AddrPort, secret []byte, n int, seed 
 		res.lat = append(res.lat, lat...)
 		res.mu.Unlock()
 	}()
-	var id byte
+	// A random first identifier: a socket may get the source port of one
+	// the previous run closed, and a server that still remembers (port,
+	// identifier) pairs from it (FreeRADIUS does, for cleanup_delay)
+	// would discard the first requests as conflicting.
+	id := byte(rng.Uint32())
 	for ctx.Err() == nil {
 		if tokens != nil {
 			if _, ok := <-tokens; !ok {
