@@ -1,11 +1,13 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"time"
 
@@ -16,17 +18,23 @@ import (
 	"maillon/internal/store"
 )
 
-// radiusSnapshot builds the RADIUS server's view of the registry: one
-// consistent read, secrets opened, everything the request path needs.
-func radiusSnapshot(ctx context.Context, reg *registry.Service, policy config.SwitchPolicy) (radius.SnapshotInput, error) {
+// radiusInput is the registry as the RADIUS snapshot needs it, kept between
+// changes so that a change to one line or member costs a read of that line
+// or member, not of the whole registry.
+type radiusInput struct {
+	members map[int64]registry.Member
+	subs    map[int64]registry.Subscription
+	nases   []registry.NAS
+	hosts   []registry.Host
+	ports   []registry.Port
+	admins  []registry.Admin
+}
+
+// load reads everything in one consistent read.
+func (in *radiusInput) load(ctx context.Context, reg *registry.Service) error {
 	var (
-		in      radius.SnapshotInput
 		members []registry.Member
 		subs    []registry.Subscription
-		nases   []registry.NAS
-		hosts   []registry.Host
-		ports   []registry.Port
-		admins  []registry.Admin
 	)
 	err := reg.Read(ctx, func(r registry.Reader) error {
 		var err error
@@ -36,21 +44,109 @@ func radiusSnapshot(ctx context.Context, reg *registry.Service, policy config.Sw
 		if subs, err = r.ListSubscriptions(ctx, registry.SubscriptionFilter{}); err != nil {
 			return err
 		}
-		if nases, err = r.ListNAS(ctx); err != nil {
-			return err
-		}
-		if hosts, err = r.ListHosts(ctx, registry.ListOptions{}); err != nil {
-			return err
-		}
-		if admins, err = r.ListAdmins(ctx); err != nil {
-			return err
-		}
-		ports, err = r.ListPorts(ctx, 0)
-		return err
+		return in.readSmall(ctx, r)
 	})
 	if err != nil {
-		return in, fmt.Errorf("read registry for RADIUS: %w", err)
+		return fmt.Errorf("read registry for RADIUS: %w", err)
 	}
+	in.members = make(map[int64]registry.Member, len(members))
+	for _, m := range members {
+		in.members[m.ID] = m
+	}
+	in.subs = make(map[int64]registry.Subscription, len(subs))
+	for _, s := range subs {
+		in.subs[s.ID] = s
+	}
+	return nil
+}
+
+func (in *radiusInput) readSmall(ctx context.Context, r registry.Reader) error {
+	var err error
+	if in.nases, err = r.ListNAS(ctx); err != nil {
+		return err
+	}
+	if in.hosts, err = r.ListHosts(ctx, registry.ListOptions{}); err != nil {
+		return err
+	}
+	if in.admins, err = r.ListAdmins(ctx); err != nil {
+		return err
+	}
+	in.ports, err = r.ListPorts(ctx, 0)
+	return err
+}
+
+// apply patches what the events say changed; false means a full load is
+// needed instead.
+func (in *radiusInput) apply(ctx context.Context, reg *registry.Service, events []registry.Event) (bool, error) {
+	if in.subs == nil {
+		return false, nil
+	}
+	small := false
+	err := reg.Read(ctx, func(r registry.Reader) error {
+		for _, e := range events {
+			switch e.Entity {
+			case "subscription":
+				s, err := r.GetSubscription(ctx, e.ID)
+				if errors.Is(err, registry.ErrNotFound) {
+					delete(in.subs, e.ID)
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				in.subs[e.ID] = s
+			case "member":
+				m, err := r.GetMember(ctx, e.ID)
+				if errors.Is(err, registry.ErrNotFound) {
+					delete(in.members, e.ID)
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				in.members[e.ID] = m
+			case "nas", "host", "port", "admin":
+				small = true
+			case "prefix", "allocation", "zone", "record", "site", "cpe", "token", "certificate", "revoked_key":
+				// nothing the RADIUS snapshot holds
+			default:
+				return errFullLoad
+			}
+		}
+		if small {
+			return in.readSmall(ctx, r)
+		}
+		return nil
+	})
+	if errors.Is(err, errFullLoad) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+var errFullLoad = errors.New("full load needed")
+
+// radiusSnapshot builds the RADIUS server's view of the registry, secrets
+// opened, everything the request path needs.
+func radiusSnapshot(in *radiusInput, reg *registry.Service, policy config.SwitchPolicy) (radius.SnapshotInput, error) {
+	var (
+		out     radius.SnapshotInput
+		members = make([]registry.Member, 0, len(in.members))
+		subs    = make([]registry.Subscription, 0, len(in.subs))
+		nases   = in.nases
+		hosts   = in.hosts
+		ports   = in.ports
+		admins  = in.admins
+	)
+	for _, m := range in.members {
+		members = append(members, m)
+	}
+	for _, s := range in.subs {
+		subs = append(subs, s)
+	}
+	// Logins are unique, but a stable order keeps the snapshot identical
+	// for identical registries.
+	slices.SortFunc(subs, func(a, b registry.Subscription) int { return cmp.Compare(a.ID, b.ID) })
 	now := reg.Now()
 	byID := make(map[int64]*registry.Member, len(members))
 	for i := range members {
@@ -80,7 +176,7 @@ func radiusSnapshot(ctx context.Context, reg *registry.Service, policy config.Sw
 			roomSub[*s.PortID] = s
 		}
 		if s.MAC != "" && s.State != registry.SubClosed {
-			in.MACs = append(in.MACs, radius.MACEntry{MAC: s.MAC, Access: access})
+			out.MACs = append(out.MACs, radius.MACEntry{MAC: s.MAC, Access: access})
 		}
 		if !s.PasswordSet {
 			continue
@@ -120,7 +216,7 @@ func radiusSnapshot(ctx context.Context, reg *registry.Service, policy config.Sw
 				sub.DelegatedIPv6 = a.Block
 			}
 		}
-		in.Subscribers = append(in.Subscribers, sub)
+		out.Subscribers = append(out.Subscribers, sub)
 	}
 	for _, n := range nases {
 		secret, err := reg.NASSecret(&n)
@@ -138,7 +234,7 @@ func radiusSnapshot(ctx context.Context, reg *registry.Service, policy config.Sw
 		if c.Reply, err = replyAttrs(n.ReplyAttributes); err != nil {
 			errs = append(errs, fmt.Errorf("NAS %s: %w", n.Name, err))
 		}
-		in.Clients = append(in.Clients, c)
+		out.Clients = append(out.Clients, c)
 	}
 	for i := range admins {
 		ad := &admins[i]
@@ -150,7 +246,7 @@ func radiusSnapshot(ctx context.Context, reg *registry.Service, policy config.Sw
 			errs = append(errs, err)
 			continue
 		}
-		in.Admins = append(in.Admins, radius.Admin{Login: ad.Name, Password: password})
+		out.Admins = append(out.Admins, radius.Admin{Login: ad.Name, Password: password})
 	}
 	// A switch's ports are matched to the NAS of the same name.
 	hostName := map[int64]string{}
@@ -168,13 +264,13 @@ func radiusSnapshot(ctx context.Context, reg *registry.Service, policy config.Sw
 				e.Access.VLAN = strconv.Itoa(p.VLAN)
 			}
 		}
-		in.Ports = append(in.Ports, e)
+		out.Ports = append(out.Ports, e)
 	}
-	for field, v := range map[*radius.Decision]string{&in.Switch.UnknownMAC: policy.UnknownMAC, &in.Switch.UnknownPort: policy.UnknownPort,
-		&in.Switch.NonMember: policy.NonMember, &in.Switch.Suspended: policy.Suspended} {
+	for field, v := range map[*radius.Decision]string{&out.Switch.UnknownMAC: policy.UnknownMAC, &out.Switch.UnknownPort: policy.UnknownPort,
+		&out.Switch.NonMember: policy.NonMember, &out.Switch.Suspended: policy.Suspended} {
 		field.Reject, field.VLAN, _ = config.ParseDecision(v)
 	}
-	return in, errors.Join(errs...)
+	return out, errors.Join(errs...)
 }
 
 // replyAttrs encodes "Name = value" attributes; a bad one is left out.
@@ -241,6 +337,7 @@ type radiusService struct {
 	policy     config.SwitchPolicy
 	log        *slog.Logger
 	rebuilt    chan struct{} // signalled after each snapshot swap (tests)
+	in         radiusInput
 }
 
 func (a *App) newRADIUS() (*radiusService, error) {
@@ -290,11 +387,20 @@ func (rs *radiusService) closeConns() {
 
 // rebuild swaps in a fresh snapshot; a row that cannot be used is logged
 // and left out, the others keep being served.
-func (rs *radiusService) rebuild(ctx context.Context) error {
-	in, err := radiusSnapshot(ctx, rs.reg, rs.policy)
-	if err != nil && in.Subscribers == nil && in.Clients == nil {
-		return err
+func (rs *radiusService) rebuild(ctx context.Context, batch []registry.Event) error {
+	patched := false
+	if batch != nil {
+		var err error
+		if patched, err = rs.in.apply(ctx, rs.reg, batch); err != nil {
+			return err
+		}
 	}
+	if !patched {
+		if err := rs.in.load(ctx, rs.reg); err != nil {
+			return err
+		}
+	}
+	in, err := radiusSnapshot(&rs.in, rs.reg, rs.policy)
 	if err != nil {
 		rs.log.Warn("RADIUS snapshot: rows left out", "err", err)
 	}
@@ -316,7 +422,7 @@ func (rs *radiusService) rebuild(ctx context.Context) error {
 func (rs *radiusService) run(ctx context.Context) error {
 	events, stop := rs.reg.Events().Subscribe()
 	defer stop()
-	if err := rs.rebuild(ctx); err != nil {
+	if err := rs.rebuild(ctx, nil); err != nil {
 		return fmt.Errorf("radius: first snapshot: %w", err)
 	}
 	done := make(chan error, 1)
@@ -335,17 +441,18 @@ func (rs *radiusService) run(ctx context.Context) error {
 			return <-done
 		case err := <-done:
 			return err
-		case <-events:
+		case e := <-events:
 			// Coalesce a burst into one rebuild.
+			batch := []registry.Event{e}
 			time.Sleep(20 * time.Millisecond)
 			for len(events) > 0 {
-				<-events
+				batch = append(batch, <-events)
 			}
-			if err := rs.rebuild(ctx); err != nil {
+			if err := rs.rebuild(ctx, batch); err != nil {
 				rs.log.Error("RADIUS snapshot rebuild failed; serving the previous one", "err", err)
 			}
 		case <-time.After(nextDay):
-			if err := rs.rebuild(ctx); err != nil {
+			if err := rs.rebuild(ctx, nil); err != nil {
 				rs.log.Error("RADIUS snapshot rebuild failed; serving the previous one", "err", err)
 			}
 		case now := <-stale.C:
