@@ -6,7 +6,10 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -50,11 +53,18 @@ logfile = %s
 pidfile = %s
 ignore_startup_parameters = extra_float_digits
 `, u.Hostname(), u.Port(), port, users, filepath.Join(dir, "pgbouncer.log"), filepath.Join(dir, "pgbouncer.pid"))), 0o644)
-	var cmd *exec.Cmd
+	cmd := exec.Command(bin, ini)
 	if os.Getuid() == 0 {
-		cmd = exec.Command("runuser", "-u", "postgres", "--", bin, ini)
-	} else {
-		cmd = exec.Command(bin, ini)
+		// PgBouncer refuses to run as root. Drop to postgres in the child
+		// itself (not through runuser, whose own child would outlive a
+		// kill of runuser).
+		pg, err := user.Lookup("postgres")
+		if err != nil {
+			t.Fatalf("pgbouncer must not run as root and there is no postgres user: %v", err)
+		}
+		uid, _ := strconv.ParseUint(pg.Uid, 10, 32)
+		gid, _ := strconv.ParseUint(pg.Gid, 10, 32)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
 	}
 	out, _ := os.Create(filepath.Join(dir, "stdout.log"))
 	cmd.Stdout, cmd.Stderr = out, out
