@@ -42,7 +42,7 @@ func serveFrom(t *testing.T, conf string) (*app.App, func()) {
 		t.Fatal(err)
 	}
 	lb := app.LoopbackConfig(t.TempDir(), cfg.Database)
-	cfg.Listen.HTTP, cfg.RADIUS = lb.Listen.HTTP, lb.RADIUS
+	cfg.Listen.HTTP, cfg.RADIUS, cfg.DNS.Listen = lb.Listen.HTTP, lb.RADIUS, lb.DNS.Listen
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, cfg, nil)
 	if err != nil {
