@@ -24,6 +24,8 @@ type Store struct {
 	// read serves Read; on SQLite a separate pool so readers never queue
 	// behind the writer (WAL lets them run alongside it).
 	read *sql.DB
+	// sessions remembers open accounting sessions (accounting.go).
+	sessions openSessions
 }
 
 var _ registry.Store = (*Store)(nil)
