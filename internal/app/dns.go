@@ -226,6 +226,7 @@ func (ds *dnsService) run(ctx context.Context) error {
 	if err := ds.refresh(ctx, nil); err != nil {
 		ds.log.Error("DNS rebuild failed; serving the previous zones", "err", err)
 	}
+	releaseStartupGarbage()
 	for {
 		select {
 		case <-ctx.Done():
