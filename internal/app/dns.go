@@ -208,7 +208,11 @@ func (a *App) newDNS() (*dnsService, error) {
 }
 
 func (ds *dnsService) rebuild() error {
-	snap, err := ds.srv.Update(ds.in.source(ds.cfg))
+	start := time.Now()
+	src := ds.in.source(ds.cfg)
+	assembled := time.Since(start)
+	snap, err := ds.srv.Update(src)
+	ds.log.Debug("DNS zones built", "source", assembled, "build", time.Since(start)-assembled)
 	if err != nil {
 		return fmt.Errorf("build DNS zones: %w", err)
 	}
@@ -248,6 +252,8 @@ func (ds *dnsService) run(ctx context.Context) error {
 
 // refresh brings the zones up to date with a batch of changes (nil: all).
 func (ds *dnsService) refresh(ctx context.Context, batch []registry.Event) error {
+	start := time.Now()
+	defer func() { ds.log.Debug("DNS refreshed", "events", len(batch), "took", time.Since(start)) }()
 	patched := false
 	if batch != nil {
 		var err error

@@ -5,13 +5,16 @@ import (
 	"database/sql"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"maillon/internal/registry"
 )
 
+const usedCount = `(SELECT COUNT(*) FROM allocations a WHERE a.prefix_id = p.id AND a.subscription_id IS NOT NULL)`
+
 const prefixCols = `p.id, p.cidr, p.purpose, p.block_bits, p.kind, p.site_id, p.description, p.next_index, p.created_at, p.updated_at, p.ptr_template, p.dns_forward,
-	(SELECT COUNT(*) FROM allocations a WHERE a.prefix_id = p.id AND a.subscription_id IS NOT NULL)`
+	` + usedCount
 
 func scanPrefix(r *sql.Rows) (registry.Prefix, error) {
 	var (
@@ -50,16 +53,11 @@ func (t *txn) LockPrefixes(ctx context.Context) error {
 }
 
 func (t *txn) LockPrefix(ctx context.Context, id int64) (registry.Prefix, error) {
-	// Lock the row first (FOR UPDATE cannot go with the aggregate in
-	// prefixCols on PostgreSQL), then read it whole.
-	var got int64
-	if err := t.row(ctx, "SELECT id FROM prefixes WHERE id = ?"+t.d.forUpdate, id).Scan(&got); err != nil {
-		if err == sql.ErrNoRows {
-			return registry.Prefix{}, registry.NotFound("prefix", id)
-		}
-		return registry.Prefix{}, t.d.mapErr(err)
-	}
-	return t.GetPrefix(ctx, id)
+	// Allocation needs the pool and its cursor, not its usage count, which
+	// would cost a scan of the pool's allocations on every new line.
+	query := "SELECT " + strings.Replace(prefixCols, usedCount, "0", 1) + " FROM prefixes p WHERE p.id = ?" + t.d.forUpdate
+	rows, err := t.query(ctx, query, id)
+	return one(rows, err, scanPrefix, "prefix", id)
 }
 
 func (t *txn) InsertPrefix(ctx context.Context, p *registry.Prefix) error {
