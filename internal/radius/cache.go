@@ -77,11 +77,16 @@ func (c *replyCache) begin(k cacheKey, now time.Time) ([]byte, cacheState) {
 	return nil, cacheMiss
 }
 
-// complete stores the reply of a request begun with cacheMiss.
+// complete stores the reply of a request begun with cacheMiss. A request
+// that found the cache full was never entered, and is not stored now
+// either: the bound holds even when accounting acknowledges faster than
+// entries expire.
 func (c *replyCache) complete(k cacheKey, reply []byte, now time.Time) {
 	sh := c.shard(&k)
 	sh.mu.Lock()
-	sh.m[k] = cacheEntry{reply: reply, expires: now.UnixNano() + int64(c.ttl)}
+	if _, begun := sh.m[k]; begun || len(sh.m) < c.maxShard {
+		sh.m[k] = cacheEntry{reply: reply, expires: now.UnixNano() + int64(c.ttl)}
+	}
 	sh.mu.Unlock()
 }
 
