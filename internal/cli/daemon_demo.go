@@ -2,12 +2,14 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -54,7 +56,7 @@ a NAS), prints what to try, and deletes the database when stopped.`,
 		ctx := cmd.Context()
 		a, err := app.New(ctx, cfg, newLogger(cfg, cmd.ErrOrStderr()))
 		if err != nil {
-			return err
+			return demoPortHint(err)
 		}
 		defer a.Close()
 		if _, err := demo.Seed(ctx, a.Registry()); err != nil {
@@ -70,6 +72,20 @@ a NAS), prints what to try, and deletes the database when stopped.`,
 		return a.Run(ctx)
 	}
 	return cmd
+}
+
+// demoPortHint names the flag that moves a listener another program holds.
+func demoPortHint(err error) error {
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		return err
+	}
+	for prefix, flag := range map[string]string{"listen.http": "--http", "listen.socket": "--socket", "radius.auth": "--radius-auth",
+		"radius.acct": "--radius-acct", "dns.listen": "--dns"} {
+		if strings.HasPrefix(err.Error(), prefix) {
+			return fmt.Errorf("%w (another program holds it: choose another address with %s ADDR, or %s '' to turn it off)", err, flag, flag)
+		}
+	}
+	return err
 }
 
 // demoTSIG is the demo's transfer key; printed, so not a secret.

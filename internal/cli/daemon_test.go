@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -164,5 +165,19 @@ func TestBackupWhileServingAndRestore(t *testing.T) {
 	}
 	if got := count(filepath.Join(dir, "maillon.db")); got != inBackup {
 		t.Fatalf("a refused restore changed the database: %d members", got)
+	}
+}
+
+// The demo says which flag moves a listener another program holds.
+func TestDemoNamesTheFlagOfABusyPort(t *testing.T) {
+	busy, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	r := runCLI(runOpt{}, nil, "demo", "--socket", filepath.Join(t.TempDir(), "s.sock"), "--http", "127.0.0.1:0",
+		"--radius-auth", "127.0.0.1:0", "--radius-acct", "127.0.0.1:0", "--dns", busy.LocalAddr().String())
+	if r.code != 1 || !strings.Contains(r.stderr, "address already in use") || !strings.Contains(r.stderr, "--dns ADDR") {
+		t.Fatalf("demo on a busy DNS port: %d %s", r.code, r.stderr)
 	}
 }
