@@ -252,3 +252,27 @@ func TestImportIsAllOrNothing(t *testing.T) {
 		t.Fatalf("after a failed import there are %d members, want 2", len(list.Items))
 	}
 }
+
+// Stopping a daemon at once, before its first RADIUS snapshot and DNS zones
+// are built, is a clean stop, not a failure.
+func TestStopWhileStarting(t *testing.T) {
+	for name, db := range engines {
+		t.Run(name, func(t *testing.T) {
+			for range 3 {
+				cfg := app.LoopbackConfig(t.TempDir(), db(t))
+				ctx, cancel := context.WithCancel(context.Background())
+				a, err := app.New(ctx, cfg, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				done := make(chan error, 1)
+				go func() { done <- a.Run(ctx) }()
+				cancel()
+				if err := <-done; err != nil {
+					t.Fatalf("daemon stopped with %v", err)
+				}
+				a.Close()
+			}
+		})
+	}
+}

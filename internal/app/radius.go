@@ -434,6 +434,9 @@ func (rs *radiusService) run(ctx context.Context) error {
 	events, stop := rs.reg.Events().Subscribe()
 	defer stop()
 	if err := rs.rebuild(ctx, nil); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting: not a failure
+		}
 		return fmt.Errorf("radius: first snapshot: %w", err)
 	}
 	releaseStartupGarbage()
