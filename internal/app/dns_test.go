@@ -35,10 +35,16 @@ func kdigAt(t *testing.T, addr string, args ...string) string {
 	return string(out)
 }
 
+// knotConf is the part of a Knot configuration the tests share: where it
+// runs, its log and the transfer key; remotes, ACLs and zones follow.
+func knotConf(dir, listen string) string {
+	return fmt.Sprintf("server:\n  rundir: %q\n  listen: %s\ndatabase:\n  storage: %q\nlog:\n  - target: stderr\n    any: info\n"+
+		"key:\n  - id: %s\n    algorithm: hmac-sha256\n    secret: %s\n", dir, listen, dir, tsigName, tsigSecret)
+}
+
 // The demo's reverse and forward names answer from the registry; transfers
 // need the TSIG key; a Knot secondary follows a change made through the API.
 func TestDNSFromTheRegistry(t *testing.T) {
-	knotd := testenv.LookPath(t, "knotd")
 	knotPort := testenv.FreePort(t)
 	knotAddr := "127.0.0.1:" + strconv.Itoa(knotPort)
 	d := startWith(t, t.TempDir()+"/m.db", func(cfg *config.Config) {
@@ -97,21 +103,9 @@ func TestDNSFromTheRegistry(t *testing.T) {
 	}
 
 	// A Knot secondary of example.net.
-	dir := t.TempDir()
 	host, port, _ := strings.Cut(addr, ":")
-	conf := fmt.Sprintf(`server:
-  rundir: %q
-  listen: 127.0.0.1@%d
-database:
-  storage: %q
-log:
-  - target: stderr
-    any: info
-key:
-  - id: %s
-    algorithm: hmac-sha256
-    secret: %s
-remote:
+	testenv.StartKnot(t, knotPort, func(dir, listen string) string {
+		return knotConf(dir, listen) + fmt.Sprintf(`remote:
   - id: maillon
     address: %s@%s
     key: %s
@@ -128,21 +122,8 @@ zone:
   - domain: example.net.
     master: maillon
     acl: [from_maillon]
-`, dir, knotPort, dir, tsigName, tsigSecret, host, port, tsigName, tsigName, dir)
-	os.WriteFile(filepath.Join(dir, "knot.conf"), []byte(conf), 0o644)
-	var log testenv.Buffer
-	k := exec.Command(knotd, "-c", filepath.Join(dir, "knot.conf"))
-	k.Stdout, k.Stderr = &log, &log
-	if err := k.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		k.Process.Kill()
-		k.Wait()
-		if t.Failed() {
-			t.Logf("knotd:\n%s", log.String())
-		}
-	})
+`, host, port, tsigName, tsigName, dir)
+	}, nil)
 	serial := func(at string) string {
 		f := strings.Fields(kdigAt(t, at, "+short", "example.net.", "SOA"))
 		if len(f) < 3 {

@@ -3,9 +3,7 @@ package app_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,30 +19,10 @@ import (
 // example.net in line with RFC 2136 updates after each change, and
 // `maillon dns diff` (GET /api/v1/dns/diff) shows what differs.
 func TestPushToAnExistingPrimary(t *testing.T) {
-	knotd := testenv.LookPath(t, "knotd")
 	port := testenv.FreePort(t)
 	primary := "127.0.0.1:" + strconv.Itoa(port)
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "example.net.zone"), []byte(`$ORIGIN example.net.
-$TTL 3600
-@ IN SOA ns1.example.net. hostmaster.example.net. 2024010101 3600 600 1209600 300
-@ NS ns1.example.net.
-ns1 A 198.51.100.193
-stale TXT "left over from the old scripts"
-`), 0o644)
-	os.WriteFile(filepath.Join(dir, "knot.conf"), []byte(fmt.Sprintf(`server:
-  rundir: %q
-  listen: 127.0.0.1@%d
-database:
-  storage: %q
-log:
-  - target: stderr
-    any: info
-key:
-  - id: %s
-    algorithm: hmac-sha256
-    secret: %s
-acl:
+	testenv.StartKnot(t, port, func(dir, listen string) string {
+		return knotConf(dir, listen) + fmt.Sprintf(`acl:
   - id: push
     address: 127.0.0.1
     key: %s
@@ -56,25 +34,14 @@ template:
 zone:
   - domain: example.net.
     acl: push
-`, dir, port, dir, tsigName, tsigSecret, tsigName, dir)), 0o644)
-	var log testenv.Buffer
-	k := exec.Command(knotd, "-c", filepath.Join(dir, "knot.conf"))
-	k.Stdout, k.Stderr = &log, &log
-	if err := k.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		k.Process.Kill()
-		k.Wait()
-		if t.Failed() {
-			t.Logf("knotd:\n%s", log.String())
-		}
-	})
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(kdigAt(t, primary, "+short", "ns1.example.net.", "A"), "198.51.100.193"); time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("knotd did not start:\n%s", log.String())
-		}
-	}
+`, tsigName, dir)
+	}, map[string]string{"example.net.zone": `$ORIGIN example.net.
+$TTL 3600
+@ IN SOA ns1.example.net. hostmaster.example.net. 2024010101 3600 600 1209600 300
+@ NS ns1.example.net.
+ns1 A 198.51.100.193
+stale TXT "left over from the old scripts"
+`})
 
 	d := startWith(t, t.TempDir()+"/m.db", func(cfg *config.Config) {
 		cfg.DNS.Nameservers = []string{"ns1.example.net."}

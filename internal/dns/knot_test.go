@@ -119,54 +119,9 @@ func TestExportPassesKzonecheck(t *testing.T) {
 	}
 }
 
-// knot runs knotd with a configuration written in a temporary directory.
-type knot struct {
-	dir, addr string
-	cmd       *exec.Cmd
-	log       testenv.Buffer
-}
-
-func startKnot(t *testing.T, conf func(dir, listen string) string, files map[string]string) *knot {
+func startKnot(t *testing.T, conf func(dir, listen string) string, files map[string]string) *testenv.Knot {
 	t.Helper()
-	bin := testenv.LookPath(t, "knotd")
-	dir := t.TempDir()
-	port := testenv.FreePort(t)
-	k := &knot{dir: dir, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
-	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg := filepath.Join(dir, "knot.conf")
-	if err := os.WriteFile(cfg, []byte(conf(dir, "127.0.0.1@"+strconv.Itoa(port))), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	k.cmd = exec.Command(bin, "-c", cfg)
-	k.cmd.Stdout, k.cmd.Stderr = &k.log, &k.log
-	if err := k.cmd.Start(); err != nil {
-		t.Fatalf("knotd: %v", err)
-	}
-	t.Cleanup(func() {
-		k.cmd.Process.Kill()
-		k.cmd.Wait()
-		if t.Failed() {
-			t.Logf("knotd log:\n%s", k.log.String())
-		}
-	})
-	// Wait until it answers: a deadline for readiness, not a timing test.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c := &mdns.Client{Net: "udp", Timeout: 200 * time.Millisecond}
-		m := new(mdns.Msg)
-		m.SetQuestion("knot.test.", mdns.TypeSOA)
-		if _, _, err := c.Exchange(m, k.addr); err == nil {
-			return k
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("knotd did not start:\n%s", k.log.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return testenv.StartKnot(t, 0, conf, files)
 }
 
 func knotKey() string {
@@ -231,41 +186,41 @@ func TestKnotSecondaryFollows(t *testing.T) {
 			"  - domain: 100.51.198.in-addr.arpa.\n    master: maillon\n    acl: [transfer]\n"
 	}
 	k := startKnot(t, conf, nil)
-	converge(t, s, k.addr, "example.org.")
-	converge(t, s, k.addr, "100.51.198.in-addr.arpa.")
+	converge(t, s, k.Addr, "example.org.")
+	converge(t, s, k.Addr, "100.51.198.in-addr.arpa.")
 
 	// Now tell maillon about the secondary, and change both zones.
-	src.Zones[0].Notify = []Secondary{{Addr: k.addr, Key: testKeyName}}
+	src.Zones[0].Notify = []Secondary{{Addr: k.Addr, Key: testKeyName}}
 	src.Records = append(src.Records, Record{Zone: "example.org", Name: "later", Type: "AAAA", Data: "2001:db8::1"})
 	src.Records[2].Data = "20 mail" // the MX changes
 	src.Allocations = append(src.Allocations, Allocation{Login: "frank", Prefix: netip.MustParsePrefix("198.51.100.9/32")})
 	if _, err := s.Update(src); err != nil {
 		t.Fatal(err)
 	}
-	converge(t, s, k.addr, "example.org.")
-	converge(t, s, k.addr, "100.51.198.in-addr.arpa.")
+	converge(t, s, k.Addr, "example.org.")
+	converge(t, s, k.Addr, "100.51.198.in-addr.arpa.")
 	// Another change, served by IXFR from the journal.
 	src.Allocations = src.Allocations[1:]
 	if _, err := s.Update(src); err != nil {
 		t.Fatal(err)
 	}
-	converge(t, s, k.addr, "example.org.")
-	converge(t, s, k.addr, "100.51.198.in-addr.arpa.")
+	converge(t, s, k.Addr, "example.org.")
+	converge(t, s, k.Addr, "100.51.198.in-addr.arpa.")
 	var seen []string
-	for _, l := range strings.Split(k.log.String(), "\n") {
+	for _, l := range strings.Split(k.Log.String(), "\n") {
 		if strings.Contains(l, "IXFR") || strings.Contains(l, "notify, incoming") {
 			seen = append(seen, l)
 		}
 	}
 	t.Logf("knotd:\n%s", strings.Join(seen, "\n"))
-	if !strings.Contains(k.log.String(), "IXFR") || !strings.Contains(k.log.String(), "notify, incoming") {
+	if !strings.Contains(k.Log.String(), "IXFR") || !strings.Contains(k.Log.String(), "notify, incoming") {
 		t.Errorf("knotd never used IXFR or got no NOTIFY")
 	}
 }
 
 // startKnotPrimary runs knotd as the primary of example.org with a few
 // records of its own, accepting transfers and updates signed with the key.
-func startKnotPrimary(t *testing.T) *knot {
+func startKnotPrimary(t *testing.T) *testenv.Knot {
 	t.Helper()
 	zoneFile := `$ORIGIN example.org.
 $TTL 3600
@@ -293,7 +248,7 @@ func TestPushToKnotPrimary(t *testing.T) {
 		t.Fatal(err)
 	}
 	z := snap.Zone("example.org")
-	r := Remote{Addr: k.addr, Key: &testKey}
+	r := Remote{Addr: k.Addr, Key: &testKey}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
@@ -309,7 +264,7 @@ func TestPushToKnotPrimary(t *testing.T) {
 		}
 	}
 	// Pushing without the key is refused.
-	if err := Push(ctx, Remote{Addr: k.addr}, "example.org", diff); err == nil {
+	if err := Push(ctx, Remote{Addr: k.Addr}, "example.org", diff); err == nil {
 		t.Fatal("unsigned update accepted")
 	}
 	applied, err := Sync(ctx, r, z)
@@ -335,13 +290,13 @@ func TestServerPushesToKnot(t *testing.T) {
 	testenv.LookPath(t, "knotd")
 	k := startKnotPrimary(t)
 	src := testSource()
-	src.Zones[0].Push = []PushTarget{{Addr: k.addr, Key: testKeyName}}
+	src.Zones[0].Push = []PushTarget{{Addr: k.Addr, Key: testKeyName}}
 	s := startServer(t, src, Config{})
 	same := func() {
 		t.Helper()
 		deadline := time.Now().Add(20 * time.Second)
 		for {
-			have, err := axfrIn(t, k.addr, "example.org.", &testKey)
+			have, err := axfrIn(t, k.Addr, "example.org.", &testKey)
 			if err == nil && len(Diff(s.Snapshot().Zone("example.org").Records(), have)) == 0 {
 				return
 			}
