@@ -181,14 +181,11 @@ func firstAdmin(ctx context.Context, cfg *config.Config, name, email string) (st
 	return token, err
 }
 
-func migrateCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "migrate",
-		Short: "Apply pending database migrations (serve also does it at start-up)",
-		Args:  cobra.NoArgs,
-	}
-	cfgPath := configFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+// offline runs a maintenance command on the database named by the
+// configuration, opened directly (and migrated) rather than through the
+// daemon.
+func offline(cfgPath *string, run func(*cobra.Command, []string, *config.Config, *store.Store) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
 		cfg, err := loadConfig(*cfgPath)
 		if err != nil {
 			return err
@@ -198,13 +195,25 @@ func migrateCmd() *cobra.Command {
 			return err
 		}
 		defer st.Close()
+		return run(cmd, args, cfg, st)
+	}
+}
+
+func migrateCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply pending database migrations (serve also does it at start-up)",
+		Args:  cobra.NoArgs,
+	}
+	cfgPath := configFlag(cmd)
+	cmd.RunE = offline(cfgPath, func(cmd *cobra.Command, _ []string, cfg *config.Config, st *store.Store) error {
 		v, err := st.SchemaVersion(cmd.Context())
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "%s: schema at version %d\n", store.Describe(cfg.Database), v)
 		return nil
-	}
+	})
 	return cmd
 }
 
@@ -215,16 +224,7 @@ func backupCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 	}
 	cfgPath := configFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		cfg, err := loadConfig(*cfgPath)
-		if err != nil {
-			return err
-		}
-		st, err := store.Open(cmd.Context(), cfg.Database)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
+	cmd.RunE = offline(cfgPath, func(cmd *cobra.Command, args []string, _ *config.Config, st *store.Store) error {
 		start := time.Now()
 		if err := st.Backup(cmd.Context(), args[0]); err != nil {
 			return err
@@ -232,7 +232,7 @@ func backupCmd() *cobra.Command {
 		info, _ := os.Stat(args[0])
 		fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d bytes) in %s\n", args[0], info.Size(), time.Since(start).Round(time.Millisecond))
 		return nil
-	}
+	})
 	return cmd
 }
 
