@@ -102,6 +102,23 @@ func (s *Server) caRoutes() {
 		return sameName(h.Name, ref) || (h.Address.IsValid() && h.Address.String() == ref)
 	})
 	now := s.opt.Registry.Now
+	// signed checks the requested validity, signs, and answers with the
+	// new certificate and where to find it again.
+	signed := func(w http.ResponseWriter, r *http.Request, validity string, sign func(time.Duration) (registry.Certificate, error)) {
+		d, err := parseValidity(validity)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		cert, err := sign(d)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		cert.Annotate(now())
+		w.Header().Set("Location", "/api/v1/ca/certificates/"+strconv.FormatInt(cert.Serial, 10))
+		writeJSON(w, http.StatusCreated, cert)
+	}
 	certType := reflect.TypeOf(registry.Certificate{})
 
 	s.handle("POST /api/v1/ca/user-certificates", "Sign an admin's public key with the user CA (principals from their roles)",
@@ -115,24 +132,14 @@ func (s *Server) caRoutes() {
 				s.fail(w, r, err)
 				return
 			}
-			validity, err := parseValidity(req.Validity)
-			if err != nil {
-				s.fail(w, r, err)
-				return
-			}
 			admin, err := findAdmin(r.Context(), req.Admin)
 			if err != nil {
 				s.fail(w, r, &registry.ValidationError{Field: "admin", Message: err.Error()})
 				return
 			}
-			cert, err := ca.SignUser(r.Context(), callerOf(r).actor, admin, CertRequest{PublicKey: req.PublicKey, Principals: req.Principals, Validity: validity})
-			if err != nil {
-				s.fail(w, r, err)
-				return
-			}
-			cert.Annotate(now())
-			w.Header().Set("Location", "/api/v1/ca/certificates/"+strconv.FormatInt(cert.Serial, 10))
-			writeJSON(w, http.StatusCreated, cert)
+			signed(w, r, req.Validity, func(validity time.Duration) (registry.Certificate, error) {
+				return ca.SignUser(r.Context(), callerOf(r).actor, admin, CertRequest{PublicKey: req.PublicKey, Principals: req.Principals, Validity: validity})
+			})
 		})
 	s.handle("POST /api/v1/ca/host-certificates", "Sign a host's public key with the host CA (principals from its name and address)",
 		reflect.TypeOf(signHostRequest{}), certType, nil, func(w http.ResponseWriter, r *http.Request) {
@@ -141,24 +148,14 @@ func (s *Server) caRoutes() {
 				s.fail(w, r, err)
 				return
 			}
-			validity, err := parseValidity(req.Validity)
-			if err != nil {
-				s.fail(w, r, err)
-				return
-			}
 			host, err := findHost(r.Context(), req.Host)
 			if err != nil {
 				s.fail(w, r, &registry.ValidationError{Field: "host", Message: err.Error()})
 				return
 			}
-			cert, err := ca.SignHost(r.Context(), callerOf(r).actor, host, CertRequest{PublicKey: req.PublicKey, Principals: req.Principals, Validity: validity})
-			if err != nil {
-				s.fail(w, r, err)
-				return
-			}
-			cert.Annotate(now())
-			w.Header().Set("Location", "/api/v1/ca/certificates/"+strconv.FormatInt(cert.Serial, 10))
-			writeJSON(w, http.StatusCreated, cert)
+			signed(w, r, req.Validity, func(validity time.Duration) (registry.Certificate, error) {
+				return ca.SignHost(r.Context(), callerOf(r).actor, host, CertRequest{PublicKey: req.PublicKey, Principals: req.Principals, Validity: validity})
+			})
 		})
 	s.handle("GET /api/v1/ca/certificates", "List issued certificates, newest first (state: valid, expired, revoked, pending)",
 		nil, reflect.TypeOf(listResponse[registry.Certificate]{}), []string{"kind", "admin", "host", "state", "limit"},
