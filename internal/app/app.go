@@ -115,7 +115,7 @@ func (a *App) listen() error {
 	if a.cfg.Listen.HTTP != "" {
 		ln, err := net.Listen("tcp", a.cfg.Listen.HTTP)
 		if err != nil {
-			return fmt.Errorf("listen.http: %w", err)
+			return &ListenError{"listen.http", err}
 		}
 		a.httpLn = ln
 	}
@@ -125,14 +125,13 @@ func (a *App) listen() error {
 		}
 		// A socket file left by a killed daemon would make Listen fail;
 		// a live daemon answers a dial, a stale file does not.
-		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
-			c.Close()
+		if SocketAnswers(path) {
 			return fmt.Errorf("listen.socket: another maillon is already listening on %s", path)
 		}
 		os.Remove(path)
 		ln, err := net.Listen("unix", path)
 		if err != nil {
-			return fmt.Errorf("listen.socket: %w", err)
+			return &ListenError{"listen.socket", err}
 		}
 		if err := os.Chmod(path, 0o600); err != nil {
 			ln.Close()

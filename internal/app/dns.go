@@ -202,7 +202,7 @@ func (a *App) newDNS() (*dnsService, error) {
 	// The zones are built in run: a large registry takes a second or more
 	// to build, which must not hold up the API and RADIUS.
 	if err := ds.srv.Start(); err != nil {
-		return nil, fmt.Errorf("dns.listen: %w", err)
+		return nil, &ListenError{"dns.listen", err}
 	}
 	return ds, nil
 }

@@ -369,13 +369,13 @@ func (a *App) newRADIUS() (*radiusService, error) {
 	var err error
 	if rc.Auth != "" {
 		if rs.auth, err = net.ListenPacket("udp", rc.Auth); err != nil {
-			return nil, fmt.Errorf("radius.auth: %w", err)
+			return nil, &ListenError{"radius.auth", err}
 		}
 	}
 	if rc.Acct != "" {
 		if rs.acct, err = net.ListenPacket("udp", rc.Acct); err != nil {
 			rs.closeConns()
-			return nil, fmt.Errorf("radius.acct: %w", err)
+			return nil, &ListenError{"radius.acct", err}
 		}
 		cfg.Accounting = accountingAdapter{a.store}
 		cfg.SpoolDir = rc.SpoolDir

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -252,8 +251,7 @@ func restoreCmd() *cobra.Command {
 		if sock == "" {
 			sock = client.DefaultSocket()
 		}
-		if c, err := net.DialTimeout("unix", sock, time.Second); err == nil {
-			c.Close()
+		if app.SocketAnswers(sock) {
 			return fmt.Errorf("a maillon daemon is running on %s: stop it before restoring", sock)
 		}
 		previous, err := store.Restore(cmd.Context(), args[0], cfg.Database)

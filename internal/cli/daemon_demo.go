@@ -76,16 +76,16 @@ a NAS), prints what to try, and deletes the database when stopped.`,
 
 // demoPortHint names the flag that moves a listener another program holds.
 func demoPortHint(err error) error {
-	if !errors.Is(err, syscall.EADDRINUSE) {
+	var le *app.ListenError
+	if !errors.As(err, &le) || !errors.Is(err, syscall.EADDRINUSE) {
 		return err
 	}
-	for prefix, flag := range map[string]string{"listen.http": "--http", "listen.socket": "--socket", "radius.auth": "--radius-auth",
-		"radius.acct": "--radius-acct", "dns.listen": "--dns"} {
-		if strings.HasPrefix(err.Error(), prefix) {
-			return fmt.Errorf("%w (another program holds it: choose another address with %s ADDR, or %s '' to turn it off)", err, flag, flag)
-		}
+	flag, ok := map[string]string{"listen.http": "--http", "listen.socket": "--socket", "radius.auth": "--radius-auth",
+		"radius.acct": "--radius-acct", "dns.listen": "--dns"}[le.Key]
+	if !ok {
+		return err
 	}
-	return err
+	return fmt.Errorf("%w (another program holds it: choose another address with %s ADDR, or %s '' to turn it off)", err, flag, flag)
 }
 
 // demoTSIG is the demo's transfer key; printed, so not a secret.
