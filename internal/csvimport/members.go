@@ -206,25 +206,8 @@ func memberRowOf(t *table, r row, sites siteIndex) (memberRow, error) {
 // not nil, is told how far it got at least every 1% and every 200 rows.
 // It returns the number of members created.
 func Members(ctx context.Context, reg *registry.Service, actor registry.Actor, r io.Reader, progress func(done, total int)) (int, error) {
-	t, err := readTable(r, MemberColumns, []string{"name", "email"})
-	if err != nil {
-		return 0, err
-	}
-	created := 0
-	err = reg.Batch(ctx, actor, func(b *registry.Batch) error {
-		sites, err := b.Reader().ListSites(ctx)
-		if err != nil {
-			return err
-		}
-		rows, err := memberRows(t, newSiteIndex(sites))
-		if err != nil {
-			return err
-		}
-		p := newProgress(progress, len(rows))
-		for _, mr := range rows {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
+	return importFile(ctx, reg, actor, r, MemberColumns, []string{"name", "email"}, progress, memberRows,
+		func(b *registry.Batch, mr memberRow) error {
 			m, err := b.CreateMember(mr.member)
 			if err != nil {
 				return &LineError{Line: mr.line, Err: conflict(err, "email", *mr.member.Email)}
@@ -234,6 +217,36 @@ func Members(ctx context.Context, reg *registry.Service, actor registry.Actor, r
 				if _, err := b.CreateSubscription(*mr.sub); err != nil {
 					return &LineError{Line: mr.line, Err: conflict(err, "login", *mr.sub.Login)}
 				}
+			}
+			return nil
+		})
+}
+
+// importFile reads a file, parses its rows (sites may be named in them),
+// and creates each row in one batch, all or nothing, telling progress.
+func importFile[R any](ctx context.Context, reg *registry.Service, actor registry.Actor, r io.Reader, known, required []string,
+	progress func(done, total int), parse func(*table, siteIndex) ([]R, error), create func(*registry.Batch, R) error) (int, error) {
+	t, err := readTable(r, known, required)
+	if err != nil {
+		return 0, err
+	}
+	created := 0
+	err = reg.Batch(ctx, actor, func(b *registry.Batch) error {
+		sites, err := b.Reader().ListSites(ctx)
+		if err != nil {
+			return err
+		}
+		rows, err := parse(t, newSiteIndex(sites))
+		if err != nil {
+			return err
+		}
+		p := newProgress(progress, len(rows))
+		for _, row := range rows {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := create(b, row); err != nil {
+				return err
 			}
 			created++
 			p.step()

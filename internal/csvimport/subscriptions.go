@@ -127,25 +127,11 @@ func subscriptionRowOf(t *table, r row, sites siteIndex) (subscriptionRow, error
 // column holds the member's email or id. It returns the number of
 // subscriptions created.
 func Subscriptions(ctx context.Context, reg *registry.Service, actor registry.Actor, r io.Reader, progress func(done, total int)) (int, error) {
-	t, err := readTable(r, SubscriptionColumns, []string{"member", "login"})
-	if err != nil {
-		return 0, err
-	}
-	created := 0
-	err = reg.Batch(ctx, actor, func(b *registry.Batch) error {
-		sites, err := b.Reader().ListSites(ctx)
-		if err != nil {
-			return err
-		}
-		rows, err := subscriptionRows(t, newSiteIndex(sites))
-		if err != nil {
-			return err
-		}
-		refs := &memberRef{r: b.Reader(), ctx: ctx, cache: map[string]int64{}}
-		p := newProgress(progress, len(rows))
-		for _, sr := range rows {
-			if err := ctx.Err(); err != nil {
-				return err
+	var refs *memberRef // made with the batch's reader, on the first row
+	return importFile(ctx, reg, actor, r, SubscriptionColumns, []string{"member", "login"}, progress, subscriptionRows,
+		func(b *registry.Batch, sr subscriptionRow) error {
+			if refs == nil {
+				refs = &memberRef{r: b.Reader(), ctx: ctx, cache: map[string]int64{}}
 			}
 			id, err := refs.resolve(sr.member)
 			if err != nil {
@@ -155,13 +141,6 @@ func Subscriptions(ctx context.Context, reg *registry.Service, actor registry.Ac
 			if _, err := b.CreateSubscription(sr.sub); err != nil {
 				return &LineError{Line: sr.line, Err: conflict(err, "login", *sr.sub.Login)}
 			}
-			created++
-			p.step()
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	return created, nil
+			return nil
+		})
 }
