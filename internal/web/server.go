@@ -78,6 +78,10 @@ type Options struct {
 	DNS DNS
 	// CA serves the SSH certificate authority; nil leaves it out.
 	CA CA
+	// Mount attaches handlers of other subsystems (status page, monitoring
+	// intake, ...) by ServeMux pattern; web never imports those packages,
+	// app composes them here. Each handler does its own authentication.
+	Mount map[string]http.Handler
 	// Health reports whether the daemon can serve (database reachable).
 	Health  func(ctx context.Context) error
 	Metrics *prometheus.Registry
@@ -116,6 +120,9 @@ func New(opt Options) *Server {
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(opt.Metrics, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("GET /api/v1/openapi.json", s.openAPI)
 	s.routes()
+	for pattern, h := range opt.Mount {
+		s.mux.Handle(pattern, h)
+	}
 	return s
 }
 
