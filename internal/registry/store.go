@@ -83,6 +83,7 @@ type Reader interface {
 	ListRecords(ctx context.Context, zoneID int64) ([]Record, error)
 
 	CertReader
+	memberPortalReader
 }
 
 // Tx reads and writes inside one transaction.
@@ -150,4 +151,5 @@ type Tx interface {
 	DeleteRecord(ctx context.Context, id int64) error
 
 	CertWriter
+	memberPortalWriter
 }
