@@ -22,6 +22,7 @@ import (
 	"maillon/internal/config"
 	"maillon/internal/csvimport"
 	"maillon/internal/dns"
+	"maillon/internal/notify"
 	"maillon/internal/radius"
 	"maillon/internal/registry"
 	"maillon/internal/secret"
@@ -45,6 +46,7 @@ type App struct {
 	radius   *radiusService
 	dns      *dnsService
 	ca       *caService
+	notify   *notify.Notifier
 }
 
 // New opens the database (migrating it) and binds the listeners, so that
@@ -66,6 +68,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: log, store: st, metrics: prometheus.NewRegistry()}
+	if a.notify, err = notify.New(cfg.Notify, nil); err != nil {
+		st.Close()
+		return nil, err
+	}
 	a.reg = registry.New(st, box, registry.Options{
 		Quarantine: cfg.IPAM.Quarantine.Duration, DelegatedBits: cfg.IPAM.DelegatedBits,
 		CheckAttribute: func(name, value string) error {
@@ -144,6 +150,9 @@ func (a *App) listen() error {
 
 // Registry is the running registry service.
 func (a *App) Registry() *registry.Service { return a.reg }
+
+// Notifier sends email and the configured channels' messages.
+func (a *App) Notifier() *notify.Notifier { return a.notify }
 
 // Store is the open store.
 func (a *App) Store() *store.Store { return a.store }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os/exec"
 	"slices"
 	"sort"
@@ -29,7 +30,11 @@ type pkg struct {
 var (
 	// Serving subsystems never import each other nor the store, directly or
 	// through another package: each declares the narrow interface it consumes.
-	isolated = []string{"internal/radius", "internal/dns", "internal/web", "internal/monitor"}
+	isolated = []string{"internal/radius", "internal/dns", "internal/web", "internal/monitor", "internal/status", "internal/journal"}
+
+	// Leaves may import only the listed packages of the module, so that any
+	// subsystem can use them without a cycle or a hidden dependency.
+	leaves = map[string][]string{"internal/notify": {"internal/config"}}
 
 	store = "internal/store"
 
@@ -122,8 +127,17 @@ func violations(pkgs []*pkg) []string {
 					continue
 				}
 				if c := g.chain(path, func(s string) bool { return inGroup(s, f) }); c != nil {
-					report("%s must not import %s (%s): DESIGN.md: radius, dns, web and monitor never import each other nor store; declare the narrow interface you consume",
+					report("%s must not import %s (%s): DESIGN.md: the serving subsystems never import each other nor store; declare the narrow interface you consume",
 						path, full(f), via(c))
+				}
+			}
+		}
+
+		// 1b. Leaves import (almost) nothing of the module.
+		if own, ok := groupOf(path, slices.Collect(maps.Keys(leaves))); ok {
+			for _, imp := range p.Imports {
+				if strings.HasPrefix(imp, module+"/") && !inGroup(imp, own) && !slices.ContainsFunc(leaves[own], func(a string) bool { return inGroup(imp, a) }) {
+					report("%s must not import %s: it is a leaf that any subsystem imports, so it depends only on %v", path, imp, leaves[own])
 				}
 			}
 		}
@@ -233,6 +247,8 @@ func TestRulesCatchViolations(t *testing.T) {
 		{ImportPath: m("internal/monitor/probe"), Name: "probe", Imports: []string{m("internal/radius/dict")}},
 		{ImportPath: m("internal/radius/dict"), Name: "dict"},
 		{ImportPath: m("internal/testenv"), Name: "testenv"},
+		{ImportPath: m("internal/notify"), Name: "notify", Imports: []string{m("internal/config"), m("internal/registry")}},
+		{ImportPath: m("internal/status"), Name: "status", Imports: []string{m("internal/notify"), m("internal/monitor")}},
 	}
 	got := violations(pkgs)
 	wants := []string{
@@ -246,6 +262,9 @@ func TestRulesCatchViolations(t *testing.T) {
 		"maillon/internal/helper must not import maillon/internal/store:",
 		// test helpers in non-test code
 		"maillon/internal/web/api must not import maillon/internal/testenv outside _test.go files",
+		// a leaf reaching into the domain; status and monitor are isolated
+		"maillon/internal/notify must not import maillon/internal/registry: it is a leaf",
+		"maillon/internal/status must not import maillon/internal/monitor (",
 		// banned names
 		`package maillon/internal/web/api (name api) uses the banned name "api"`,
 	}

@@ -35,6 +35,7 @@ type Config struct {
 	RADIUS         RADIUS `yaml:"radius"`
 	DNS            DNS    `yaml:"dns"`
 	CA             CA     `yaml:"ca"`
+	Notify         Notify `yaml:"notify"`
 	Log            Log    `yaml:"log"`
 }
 
@@ -296,6 +297,9 @@ func (c *Config) Validate() error {
 	if err := c.DNS.validate(); err != nil {
 		return err
 	}
+	if err := c.Notify.validate(); err != nil {
+		return err
+	}
 	if err := c.CA.validate(); err != nil {
 		return err
 	}
@@ -457,6 +461,25 @@ dns:
   #   - {addr: "192.0.2.53:53", key: transfer.example.org.}
   # push:                           # external primaries updated by RFC 2136
   #   - {addr: "192.0.2.10:53", key: transfer.example.org.}
+
+notify:
+  # The SMTP relay every email goes through (roster renewal, certificate
+  # reminders, incident and maintenance notices, alerts); empty: no email.
+  # email:
+  #   smtp: "localhost:25"
+  #   from: "NOC <noc@example.org>"
+  #   tls: opportunistic   # starttls, tls (port 465), opportunistic, none
+  #   username: maillon
+  #   password_file: /etc/maillon/smtp-password
+  # Named channels that alert routes refer to.
+  # channels:
+  #   - {name: oncall-mail, type: email, to: [noc@example.org]}
+  #   - {name: noc-matrix, type: matrix, homeserver: "https://matrix.example.org",
+  #      room: "!abcdef:example.org", access_token_file: /etc/maillon/matrix-token}
+  #   - {name: oncall-sms, type: sms, method: GET, to: ["+33600000000"],
+  #      url: "https://smsapi.free-mobile.fr/sendmsg?user=ID&pass=KEY&msg={text}"}
+  #   - {name: chat, type: webhook, url: "https://hooks.example.org/maillon",
+  #      headers_file: /etc/maillon/hook-headers}
 
 log:
   level: info   # debug, info, warn, error
