@@ -84,6 +84,7 @@ type Reader interface {
 
 	CertReader
 	memberPortalReader
+	StatusReader
 }
 
 // Tx reads and writes inside one transaction.
@@ -152,4 +153,5 @@ type Tx interface {
 
 	CertWriter
 	memberPortalWriter
+	StatusWriter
 }
