@@ -85,6 +85,7 @@ type Reader interface {
 	CertReader
 	memberPortalReader
 	StatusReader
+	RosterReader
 }
 
 // Tx reads and writes inside one transaction.
@@ -154,4 +155,5 @@ type Tx interface {
 	CertWriter
 	memberPortalWriter
 	StatusWriter
+	RosterWriter
 }
