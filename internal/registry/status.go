@@ -13,23 +13,22 @@ import (
 // with their timeline, planned maintenance, the language of members' emails,
 // public email subscriptions and the ledger of status emails sent.
 
-// TargetKind is the kind of registry object a component stands for.
-type TargetKind string
-
+// The kinds of registry object a status component (or a check) stands
+// for.
 const (
-	TargetSite TargetKind = "site" // every line at a site
-	TargetHost TargetKind = "host" // a switch: the rooms on its ports
-	TargetNAS  TargetKind = "nas"  // the lines a NAS carries
+	TargetSite = "site" // every line at a site
+	TargetHost = "host" // a switch: the rooms on its ports
+	TargetNAS  = "nas"  // the lines a NAS carries
 	// TargetService is a named service: a subscription kind (ppp, vpn,
 	// room_port, vm) affects its holders, "all" every member; any other
 	// name (mail, web) affects nobody by itself and is there for checks.
-	TargetService TargetKind = "service"
+	TargetService = "service"
 )
 
 // Target is one registry object a component depends on, written
 // "site:3", "host:12", "nas:1" or "service:vpn".
 type Target struct {
-	Kind    TargetKind `json:"kind"`
+	Kind    string `json:"kind"`
 	ID      int64      `json:"id,omitempty"`
 	Service string     `json:"service,omitempty"`
 }
@@ -38,7 +37,7 @@ func (t Target) String() string {
 	if t.Kind == TargetService {
 		return "service:" + t.Service
 	}
-	return string(t.Kind) + ":" + strconv.FormatInt(t.ID, 10)
+	return t.Kind + ":" + strconv.FormatInt(t.ID, 10)
 }
 
 // ParseTarget reads "site:3", "host:12", "nas:1" or "service:vpn".
@@ -47,7 +46,7 @@ func ParseTarget(s string) (Target, error) {
 	if !ok || ref == "" {
 		return Target{}, invalid("targets", "%q is not kind:ref (site:3, host:12, nas:1, service:vpn)", s)
 	}
-	t := Target{Kind: TargetKind(strings.ToLower(kind))}
+	t := Target{Kind: strings.ToLower(kind)}
 	switch t.Kind {
 	case TargetSite, TargetHost, TargetNAS:
 		id, err := strconv.ParseInt(ref, 10, 64)
