@@ -97,6 +97,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Importer:   a.importCSV,
 		Accounting: st,
 		CA:         a.ca,
+		Journal:    a.reg,
 		Health:     st.Ping,
 		Metrics:    a.metrics,
 		Logger:     log,

@@ -131,6 +131,7 @@ its local unix socket (no token needed), or over HTTP with --url and --token.`,
 		root.AddCommand(e.command(s))
 	}
 	root.AddCommand(importCmd(s), auditCmd(s), usageCmd(s), sessionCmd(s), dnsCmd(s), caCmd(s))
+	root.AddCommand(journalCmd(s))
 	return root
 }
 

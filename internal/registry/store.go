@@ -86,6 +86,7 @@ type Reader interface {
 	memberPortalReader
 	StatusReader
 	RosterReader
+	JournalReader
 }
 
 // Tx reads and writes inside one transaction.
@@ -156,4 +157,5 @@ type Tx interface {
 	memberPortalWriter
 	StatusWriter
 	RosterWriter
+	JournalWriter
 }

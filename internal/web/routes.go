@@ -182,6 +182,7 @@ func (s *Server) routes() {
 	s.usageRoutes()
 	s.dnsRoutes()
 	s.caRoutes()
+	s.journalRoutes()
 }
 
 // filter applies search, limit and offset to collections small enough to

@@ -78,6 +78,9 @@ type Options struct {
 	DNS DNS
 	// CA serves the SSH certificate authority; nil leaves it out.
 	CA CA
+	// Journal serves the interventions journal and the agents' reports;
+	// nil leaves them out.
+	Journal Journal
 	// Mount attaches handlers of other subsystems (status page, monitoring
 	// intake, ...) by ServeMux pattern; web never imports those packages,
 	// app composes them here. Each handler does its own authentication.
