@@ -102,6 +102,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Metrics:    a.metrics,
 		Logger:     log,
 		Version:    Version,
+		Web:        &cfg.Web,
 	}
 	if a.dns != nil {
 		opts.DNS = a.dns

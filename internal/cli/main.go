@@ -128,7 +128,11 @@ its local unix socket (no token needed), or over HTTP with --url and --token.`,
 	})
 	root.AddCommand(daemonCommands()...)
 	for _, e := range entities {
-		root.AddCommand(e.command(s))
+		cmd := e.command(s)
+		if e.name == "admin" {
+			cmd.AddCommand(adminPasswordCmd(s))
+		}
+		root.AddCommand(cmd)
 	}
 	root.AddCommand(importCmd(s), auditCmd(s), usageCmd(s), sessionCmd(s), dnsCmd(s), caCmd(s))
 	root.AddCommand(journalCmd(s))

@@ -36,6 +36,7 @@ type Config struct {
 	DNS            DNS    `yaml:"dns"`
 	CA             CA     `yaml:"ca"`
 	Notify         Notify `yaml:"notify"`
+	Web            Web    `yaml:"web"`
 	Log            Log    `yaml:"log"`
 }
 
@@ -175,6 +176,7 @@ func Default() *Config {
 		DNS: DNS{Listen: ":53", Nameservers: []string{"ns1.example.org."}, Hostmaster: "hostmaster@example.org", TTL: 3600, RateLimit: 20},
 		Log: Log{Level: "info", Format: "text"},
 		CA:  defaultCA(),
+		Web: defaultWeb(),
 	}
 }
 
@@ -231,6 +233,9 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 		}
 	}
 	if err := c.CA.applyEnv(lookup); err != nil {
+		return err
+	}
+	if err := c.Web.applyEnv(lookup); err != nil {
 		return err
 	}
 	if v, ok := lookup("MAILLON_IPAM_QUARANTINE"); ok {
@@ -298,6 +303,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.Notify.validate(); err != nil {
+		return err
+	}
+	if err := c.Web.validate(); err != nil {
 		return err
 	}
 	if err := c.CA.validate(); err != nil {

@@ -87,6 +87,7 @@ type Reader interface {
 	StatusReader
 	RosterReader
 	JournalReader
+	WebSessionReader
 }
 
 // Tx reads and writes inside one transaction.
@@ -158,4 +159,5 @@ type Tx interface {
 	StatusWriter
 	RosterWriter
 	JournalWriter
+	WebSessionWriter
 }

@@ -183,6 +183,9 @@ func (s *Server) routes() {
 	s.dnsRoutes()
 	s.caRoutes()
 	s.journalRoutes()
+	for _, add := range apiRoutes {
+		add(s)
+	}
 }
 
 // filter applies search, limit and offset to collections small enough to

@@ -1,6 +1,7 @@
 // Package web serves maillon over HTTP: the JSON API under /api/v1/, its
-// OpenAPI description, /healthz and /metrics. One handler per file; the
-// registry is reached through the narrow Registry interface below.
+// OpenAPI description, /healthz, /metrics and the browser interface (see
+// ui.go). One handler per file; the registry is reached through the
+// narrow Registry interface below.
 package web
 
 import (
@@ -14,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"maillon/internal/config"
 	"maillon/internal/registry"
 )
 
@@ -62,6 +64,9 @@ type Registry interface {
 	SetReverseName(ctx context.Context, a registry.Actor, addr netip.Addr, name string) (registry.Allocation, error)
 	CreateToken(ctx context.Context, a registry.Actor, adminID int64, name string, ttl time.Duration) (string, registry.Token, error)
 	RevokeToken(ctx context.Context, a registry.Actor, id int64) error
+
+	uiRegistry
+	passwordRegistry
 }
 
 // Importer loads a CSV file of the given kind ("members",
@@ -90,6 +95,11 @@ type Options struct {
 	Metrics *prometheus.Registry
 	Logger  *slog.Logger
 	Version string
+	// Web configures the browser interface (sessions, single sign-on);
+	// nil takes the defaults.
+	Web *config.Web
+	// Now is the clock of sessions and pages; nil is the registry's.
+	Now func() time.Time
 }
 
 // Server is the HTTP front of the daemon.
@@ -99,6 +109,14 @@ type Server struct {
 	api     *apiDoc
 	reqs    *prometheus.CounterVec
 	latency *prometheus.HistogramVec
+
+	// The browser interface (ui.go).
+	tmpl         *templates
+	cop          *http.CrossOriginProtection
+	proxies      []netip.Prefix
+	loginLimiter *loginLimiter
+	hashSlots    chan struct{}
+	oidc         *oidcLogin
 }
 
 // New builds the handler tree.
@@ -123,6 +141,8 @@ func New(opt Options) *Server {
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(opt.Metrics, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("GET /api/v1/openapi.json", s.openAPI)
 	s.routes()
+	s.hashSlots = make(chan struct{}, 2)
+	s.uiSetup()
 	for pattern, h := range opt.Mount {
 		s.mux.Handle(pattern, h)
 	}

@@ -1,0 +1,359 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"maillon/internal/app"
+	"maillon/internal/app/apptest"
+	"maillon/internal/registry"
+	"maillon/internal/web"
+)
+
+// clock is a simulated clock the web layer reads.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// uiEnv is a daemon on a temporary database and its web interface served
+// by httptest with a simulated clock.
+type uiEnv struct {
+	t     *testing.T
+	app   *app.App
+	reg   *registry.Service
+	clock *clock
+	srv   *httptest.Server
+}
+
+const adminPassword = "correct horse battery"
+
+func newUIEnv(t *testing.T) *uiEnv {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := app.LoopbackConfig(dir, filepath.Join(dir, "maillon.db"))
+	cfg.DNS.Listen = ""
+	a := apptest.Run(t, cfg)
+	c := &clock{t: time.Now().UTC()}
+	h := web.New(web.Options{Registry: a.Registry(), Accounting: a.Store(), Web: &cfg.Web, Now: c.Now,
+		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &uiEnv{t: t, app: a, reg: a.Registry(), clock: c, srv: srv}
+}
+
+// addAdmin creates an admin with roles and the test password.
+func (e *uiEnv) addAdmin(name string, roles ...registry.Role) registry.Admin {
+	e.t.Helper()
+	ctx := context.Background()
+	email := strings.ToLower(name) + "@example.org"
+	ad, err := e.reg.CreateAdmin(ctx, registry.Actor{Name: "test"}, registry.AdminInput{Name: &name, Email: &email, Roles: &roles})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.reg.SetAdminPassword(ctx, registry.Actor{Name: "test"}, ad.ID, adminPassword); err != nil {
+		e.t.Fatal(err)
+	}
+	return ad
+}
+
+// browser is a cookie-keeping client that does not follow redirects, so
+// tests see them.
+type browser struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+	csrf string // the token of the last page seen
+}
+
+func (e *uiEnv) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: e.t, base: e.srv.URL, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}}
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+type response struct {
+	status   int
+	body     string
+	location string
+	header   http.Header
+}
+
+func (b *browser) do(req *http.Request) response {
+	b.t.Helper()
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if m := csrfRE.FindSubmatch(body); m != nil {
+		b.csrf = string(m[1])
+	}
+	return response{status: resp.StatusCode, body: string(body), location: resp.Header.Get("Location"), header: resp.Header}
+}
+
+func (b *browser) get(path string) response {
+	b.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, b.base+path, nil)
+	req.Header.Set("Accept-Language", "en")
+	return b.do(req)
+}
+
+// post submits a form with the CSRF token of the last page seen.
+func (b *browser) post(path string, form url.Values) response {
+	b.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if !form.Has("csrf") {
+		form.Set("csrf", b.csrf)
+	}
+	req, _ := http.NewRequest(http.MethodPost, b.base+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept-Language", "en")
+	return b.do(req)
+}
+
+func (b *browser) login(name, password string) response {
+	b.t.Helper()
+	b.get("/login")
+	return b.post("/login", url.Values{"login": {name}, "password": {password}})
+}
+
+func (b *browser) mustLogin(name string) {
+	b.t.Helper()
+	if r := b.login(name, adminPassword); r.status != http.StatusSeeOther || r.location != "/admin/" {
+		b.t.Fatalf("login as %s: %d %q\n%s", name, r.status, r.location, r.body)
+	}
+}
+
+func TestLoginAndLogout(t *testing.T) {
+	e := newUIEnv(t)
+	e.addAdmin("Ada", registry.RoleAdmin)
+	b := e.browser()
+
+	r := b.get("/admin/")
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/login?next=") {
+		t.Fatalf("anonymous /admin/: %d %q, want a redirect to the login", r.status, r.location)
+	}
+	r = b.get("/login")
+	if r.status != 200 || !strings.Contains(r.body, `autocomplete="current-password"`) {
+		t.Fatalf("login page: %d\n%s", r.status, r.body)
+	}
+	for _, h := range []string{"Content-Security-Policy", "X-Frame-Options"} {
+		if r.header.Get(h) == "" {
+			t.Errorf("login page without %s", h)
+		}
+	}
+	r = b.post("/login", url.Values{"login": {"ada@example.org"}, "password": {adminPassword}, "next": {"/admin/audit"}})
+	if r.status != http.StatusSeeOther || r.location != "/admin/audit" {
+		t.Fatalf("login: %d %q\n%s", r.status, r.location, r.body)
+	}
+	var cookie *http.Cookie
+	u, _ := url.Parse(e.srv.URL)
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == "maillon_session" {
+			cookie = c
+		}
+	}
+	if cookie == nil {
+		t.Fatal("no session cookie after login")
+	}
+	r = b.get("/admin/")
+	if r.status != 200 || !strings.Contains(r.body, "Ada") {
+		t.Fatalf("home after login: %d\n%s", r.status, r.body)
+	}
+	// The login is in the audit log, without the token.
+	entries, _ := e.reg.Audit(context.Background(), registry.AuditFilter{Entity: "admin"})
+	if len(entries) == 0 || entries[0].Action != "login" || strings.Contains(string(entries[0].After), cookie.Value) {
+		t.Fatalf("audit after login: %+v", entries)
+	}
+	r = b.post("/logout", nil)
+	if r.status != http.StatusSeeOther || r.location != "/login" {
+		t.Fatalf("logout: %d %q", r.status, r.location)
+	}
+	// The old cookie no longer opens anything, even replayed.
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/admin/", nil)
+	req.AddCookie(&http.Cookie{Name: "maillon_session", Value: cookie.Value})
+	if r := e.browser().do(req); r.status != http.StatusSeeOther {
+		t.Fatalf("replayed cookie after logout: %d", r.status)
+	}
+}
+
+func TestLoginSetCookieAttributes(t *testing.T) {
+	e := newUIEnv(t)
+	e.addAdmin("Ada", registry.RoleAdmin)
+	b := e.browser()
+	b.get("/login")
+	form := url.Values{"login": {"Ada"}, "password": {adminPassword}, "csrf": {b.csrf}}
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var set string
+	for _, v := range resp.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(v, "maillon_session=") {
+			set = v
+		}
+	}
+	for _, want := range []string{"HttpOnly", "SameSite=Lax", "Path=/"} {
+		if !strings.Contains(set, want) {
+			t.Errorf("session cookie %q lacks %s", set, want)
+		}
+	}
+	if strings.Contains(set, "Secure") {
+		t.Errorf("session cookie %q is Secure on plain HTTP without web.secure_cookies", set)
+	}
+}
+
+func TestWrongPassword(t *testing.T) {
+	e := newUIEnv(t)
+	e.addAdmin("Ada", registry.RoleAdmin)
+	b := e.browser()
+	wrong := b.login("Ada", "not the password")
+	unknown := b.login("Nobody", "not the password")
+	for _, r := range []response{wrong, unknown} {
+		if r.status != http.StatusUnauthorized || !strings.Contains(r.body, "Wrong name or password.") {
+			t.Fatalf("wrong login: %d\n%s", r.status, r.body)
+		}
+	}
+	if r := b.get("/admin/"); r.status != http.StatusSeeOther {
+		t.Fatalf("/admin/ after a failed login: %d", r.status)
+	}
+}
+
+func TestLoginRateLimit(t *testing.T) {
+	e := newUIEnv(t)
+	e.addAdmin("Ada", registry.RoleAdmin)
+	b := e.browser()
+	for i := range 5 {
+		if r := b.login("ada", "guess"); r.status != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d", i+1, r.status)
+		}
+	}
+	// Locked now: even the right password waits, and an unknown account
+	// gets the same answer after as many failures (not enumerable).
+	r := b.login("ada", adminPassword)
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" || !strings.Contains(r.body, "Too many failed attempts") {
+		t.Fatalf("locked login: %d %q\n%s", r.status, r.header.Get("Retry-After"), r.body)
+	}
+	for range 5 {
+		b.login("ghost", "guess")
+	}
+	if r := b.login("ghost", "guess"); r.status != http.StatusTooManyRequests {
+		t.Fatalf("unknown account after 5 failures: %d, want the same 429", r.status)
+	}
+	// The lockout ends with time (simulated).
+	e.clock.Advance(2 * time.Minute)
+	b.mustLogin("ada")
+}
+
+func TestCSRFRefused(t *testing.T) {
+	e := newUIEnv(t)
+	e.addAdmin("Ada", registry.RoleAdmin)
+	b := e.browser()
+	// A login form posted without the token is refused.
+	r := b.post("/login", url.Values{"login": {"Ada"}, "password": {adminPassword}, "csrf": {""}})
+	if r.status != http.StatusForbidden {
+		t.Fatalf("login without token: %d", r.status)
+	}
+	b.mustLogin("Ada")
+	// Logged in: a wrong token, or a cross-site request, is refused.
+	if r := b.post("/logout", url.Values{"csrf": {"forged"}}); r.status != http.StatusForbidden {
+		t.Fatalf("logout with a forged token: %d", r.status)
+	}
+	form := url.Values{"csrf": {b.csrf}}
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/logout", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if r := b.do(req); r.status != http.StatusForbidden {
+		t.Fatalf("cross-site logout: %d", r.status)
+	}
+	if r := b.get("/admin/"); r.status != 200 {
+		t.Fatalf("session lost after refused requests: %d", r.status)
+	}
+}
+
+func TestSessionExpiry(t *testing.T) {
+	e := newUIEnv(t)
+	e.addAdmin("Ada", registry.RoleAdmin)
+	b := e.browser()
+	b.mustLogin("Ada")
+	// Active every 50 minutes: the idle timeout (1h) never strikes, the
+	// lifetime (12h) does, at the 15th view (12h30).
+	for i := 1; i <= 15; i++ {
+		e.clock.Advance(50 * time.Minute)
+		r := b.get("/admin/")
+		if i < 15 && r.status != 200 {
+			t.Fatalf("session ended after %v of activity", time.Duration(i)*50*time.Minute)
+		}
+		if i == 15 && r.status != http.StatusSeeOther {
+			t.Fatalf("session alive 12h30 after login: %d", r.status)
+		}
+	}
+	// Idle for an hour: gone.
+	b.mustLogin("Ada")
+	e.clock.Advance(61 * time.Minute)
+	if r := b.get("/admin/"); r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/login") {
+		t.Fatalf("idle session: %d %q", r.status, r.location)
+	}
+}
+
+func TestLanguage(t *testing.T) {
+	e := newUIEnv(t)
+	b := e.browser()
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/login", nil)
+	req.Header.Set("Accept-Language", "fr-BE,fr;q=0.9,en;q=0.5")
+	if r := b.do(req); !strings.Contains(r.body, "Connexion à maillon") || !strings.Contains(r.body, `<html lang="fr">`) {
+		t.Fatalf("French not negotiated:\n%s", r.body)
+	}
+	r := b.get("/lang/fr?next=/login")
+	if r.status != http.StatusSeeOther || r.location != "/login" {
+		t.Fatalf("language switch: %d %q", r.status, r.location)
+	}
+	// The switch wins over Accept-Language: en.
+	if r := b.get("/login"); !strings.Contains(r.body, "Connexion à maillon") {
+		t.Fatal("the language switch did not stick")
+	}
+	if r := b.get("/lang/fr?next=//evil.example/"); r.location != "/" {
+		t.Fatalf("open redirect through the language switch: %q", r.location)
+	}
+}
+
+// testWriter sends the daemon's warnings to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
