@@ -25,6 +25,7 @@ import (
 	"maillon/internal/notify"
 	"maillon/internal/radius"
 	"maillon/internal/registry"
+	"maillon/internal/roster"
 	"maillon/internal/secret"
 	"maillon/internal/store"
 	"maillon/internal/web"
@@ -47,13 +48,20 @@ type App struct {
 	dns      *dnsService
 	ca       *caService
 	notify   *notify.Notifier
+	clock    Clock
+	sched    *scheduler
+	roster   *roster.Service
 }
 
 // New opens the database (migrating it) and binds the listeners, so that
 // addresses are known (and port conflicts reported) before Run.
-func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger, with ...Option) (*App, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	o := options{clock: realClock{}}
+	for _, opt := range with {
+		opt(&o)
 	}
 	key, err := secret.ParseKey(cfg.SecretKey)
 	if err != nil {
@@ -67,7 +75,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, store: st, metrics: prometheus.NewRegistry()}
+	a := &App{cfg: cfg, log: log, store: st, metrics: prometheus.NewRegistry(), clock: o.clock}
 	if a.notify, err = notify.New(cfg.Notify, nil); err != nil {
 		st.Close()
 		return nil, err
@@ -80,6 +88,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		},
 		CheckRecord:      checkRecord,
 		CheckReverseName: dns.ValidateReverseName,
+		Now:              o.clock.Now,
 	})
 	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if a.ca, err = a.newCA(); err != nil {
@@ -87,6 +96,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	a.metrics.MustRegister(a.ca)
+	a.sched = newScheduler(a.clock, schedulerInterval, log)
+	a.roster = a.newRoster()
+	a.sched.add("roster", a.roster.Tick)
 	// The DNS server is made before the web layer, which exports its zones.
 	if a.dns, err = a.newDNS(); err != nil {
 		st.Close()
@@ -98,6 +110,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Accounting: st,
 		CA:         a.ca,
 		Journal:    a.reg,
+		Roster:     rosterWeb{a.roster, a.sched.Kick},
 		Health:     st.Ping,
 		Metrics:    a.metrics,
 		Logger:     log,
@@ -225,6 +238,7 @@ func (a *App) Run(ctx context.Context) error {
 		a.log.Info("DNS listening", "addr", a.DNSAddr())
 	}
 	g.Go(func() error { return a.ca.run(ctx) })
+	g.Go(func() error { return a.sched.run(ctx) })
 	g.Go(func() error {
 		<-ctx.Done()
 		return nil

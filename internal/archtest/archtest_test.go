@@ -30,7 +30,7 @@ type pkg struct {
 var (
 	// Serving subsystems never import each other nor the store, directly or
 	// through another package: each declares the narrow interface it consumes.
-	isolated = []string{"internal/radius", "internal/dns", "internal/web", "internal/monitor", "internal/status", "internal/journal"}
+	isolated = []string{"internal/radius", "internal/dns", "internal/web", "internal/monitor", "internal/status", "internal/journal", "internal/roster"}
 
 	// Leaves may import only the listed packages of the module, so that any
 	// subsystem can use them without a cycle or a hidden dependency.

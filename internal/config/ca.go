@@ -45,6 +45,9 @@ func (k CAKey) Configured() bool { return k.KeyFile != "" || k.AgentKey != "" }
 type UserCA struct {
 	CAKey    `yaml:",inline"`
 	Validity Duration `yaml:"validity"`
+	// Reminder is how long before a certificate expires its admin is
+	// mailed a reminder (once per certificate); 0 turns reminders off.
+	Reminder Duration `yaml:"reminder"`
 	// RolePrincipals maps admin roles to certificate principals; unset
 	// means admin -> admin and technical-officer -> technical-officer.
 	RolePrincipals map[string][]string `yaml:"role_principals"`
@@ -67,7 +70,7 @@ type HostCA struct {
 
 func defaultCA() CA {
 	return CA{
-		User: UserCA{Validity: Duration{sshca.DefaultUserValidity}, Accounts: []string{"root"}, Extensions: append([]string(nil), sshca.DefaultExtensions...)},
+		User: UserCA{Validity: Duration{sshca.DefaultUserValidity}, Reminder: Duration{14 * 24 * time.Hour}, Accounts: []string{"root"}, Extensions: append([]string(nil), sshca.DefaultExtensions...)},
 		Host: HostCA{Validity: Duration{sshca.DefaultHostValidity}},
 	}
 }
@@ -101,7 +104,8 @@ func (c *CA) applyEnv(lookup func(string) (string, bool)) error {
 			*p = v
 		}
 	}
-	for k, p := range map[string]*Duration{"MAILLON_CA_USER_VALIDITY": &c.User.Validity, "MAILLON_CA_HOST_VALIDITY": &c.Host.Validity} {
+	for k, p := range map[string]*Duration{"MAILLON_CA_USER_VALIDITY": &c.User.Validity, "MAILLON_CA_HOST_VALIDITY": &c.Host.Validity,
+		"MAILLON_CA_USER_REMINDER": &c.User.Reminder} {
 		if v, ok := lookup(k); ok {
 			d, err := ParseDuration(v)
 			if err != nil {
@@ -147,6 +151,9 @@ func (c *CA) validate() error {
 		if d <= 0 {
 			return fmt.Errorf("%s: must be positive (e.g. 393d: a year and four weeks)", name)
 		}
+	}
+	if r := c.User.Reminder.Duration; r < 0 || r >= c.User.Validity.Duration {
+		return fmt.Errorf("ca.user.reminder: %s is outside 0..ca.user.validity (0 turns reminders off)", r)
 	}
 	for role, ps := range c.User.RolePrincipals {
 		switch role {
@@ -199,6 +206,7 @@ ca:
   #   # key_file: /etc/maillon/user_ca
   #   # passphrase_file: /etc/maillon/user_ca.passphrase
   #   validity: 393d         # a year and four weeks
+  #   reminder: 14d          # mail the admin this long before expiry (0: never)
   #   role_principals: {admin: [admin], technical-officer: [technical-officer]}
   #   accounts: [root]
   #   extensions: [permit-X11-forwarding, permit-agent-forwarding, permit-port-forwarding, permit-pty, permit-user-rc]

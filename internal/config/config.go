@@ -37,6 +37,7 @@ type Config struct {
 	CA             CA     `yaml:"ca"`
 	Notify         Notify `yaml:"notify"`
 	Web            Web    `yaml:"web"`
+	Roster         Roster `yaml:"roster"`
 	Log            Log    `yaml:"log"`
 }
 
@@ -173,10 +174,11 @@ func Default() *Config {
 		IPAM:     IPAM{Quarantine: Duration{30 * 24 * time.Hour}, DelegatedBits: 56},
 		RADIUS: RADIUS{Auth: ":1812", Acct: ":1813", SpoolDir: "/var/lib/maillon/radius-spool", InterimInterval: 60,
 			Switch: SwitchPolicy{UnknownMAC: "reject", UnknownPort: "reject", NonMember: "reject", Suspended: "reject"}},
-		DNS: DNS{Listen: ":53", Nameservers: []string{"ns1.example.org."}, Hostmaster: "hostmaster@example.org", TTL: 3600, RateLimit: 20},
-		Log: Log{Level: "info", Format: "text"},
-		CA:  defaultCA(),
-		Web: defaultWeb(),
+		DNS:    DNS{Listen: ":53", Nameservers: []string{"ns1.example.org."}, Hostmaster: "hostmaster@example.org", TTL: 3600, RateLimit: 20},
+		Log:    Log{Level: "info", Format: "text"},
+		CA:     defaultCA(),
+		Web:    defaultWeb(),
+		Roster: defaultRoster(),
 	}
 }
 
@@ -236,6 +238,9 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 		return err
 	}
 	if err := c.Web.applyEnv(lookup); err != nil {
+		return err
+	}
+	if err := c.Roster.applyEnv(lookup); err != nil {
 		return err
 	}
 	if v, ok := lookup("MAILLON_IPAM_QUARANTINE"); ok {
@@ -309,6 +314,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.CA.validate(); err != nil {
+		return err
+	}
+	if err := c.Roster.validate(); err != nil {
 		return err
 	}
 	if n := c.RADIUS.InterimInterval; n < 0 || n > 86400 {
@@ -492,5 +500,5 @@ notify:
 log:
   level: info   # debug, info, warn, error
   format: text  # text or json
-`, database, secretKey, socket) + caTemplate
+`, database, secretKey, socket) + caTemplate + rosterTemplate
 }

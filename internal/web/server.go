@@ -86,6 +86,8 @@ type Options struct {
 	// Journal serves the interventions journal and the agents' reports;
 	// nil leaves them out.
 	Journal Journal
+	// Roster serves the roster renewal and its link page; nil leaves it out.
+	Roster Roster
 	// Mount attaches handlers of other subsystems (status page, monitoring
 	// intake, ...) by ServeMux pattern; web never imports those packages,
 	// app composes them here. Each handler does its own authentication.
@@ -143,6 +145,7 @@ func New(opt Options) *Server {
 	s.routes()
 	s.hashSlots = make(chan struct{}, 2)
 	s.uiSetup()
+	s.rosterRoutes()
 	for pattern, h := range opt.Mount {
 		s.mux.Handle(pattern, h)
 	}

@@ -14,10 +14,10 @@ import (
 // Run starts a daemon with cfg (app.LoopbackConfig is the usual start) and
 // stops it when the test ends, failing the test if it stopped with an
 // error.
-func Run(t testing.TB, cfg *config.Config) *app.App {
+func Run(t testing.TB, cfg *config.Config, with ...app.Option) *app.App {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, nil)
+	a, err := app.New(ctx, cfg, nil, with...)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

@@ -1,0 +1,286 @@
+package app_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"maillon/internal/app"
+	"maillon/internal/app/apptest"
+	"maillon/internal/config"
+	"maillon/internal/registry"
+	"maillon/internal/testenv"
+)
+
+// runOn starts a daemon on cfg and clock and returns it with a function
+// that stops it (a restart in the middle of a campaign).
+func runOn(t *testing.T, cfg *config.Config, clock *apptest.Clock) (*daemon, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, nil, app.WithClock(clock))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("daemon stopped with %v", err)
+		}
+		a.Close()
+	}
+	t.Cleanup(stop)
+	d := &daemon{t: t, app: a, base: "http://" + a.HTTPAddr(), http: &http.Client{Timeout: 10 * time.Second}}
+	d.socket = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", cfg.Listen.Socket)
+		},
+	}}
+	return d, stop
+}
+
+// page fetches the answer page (GET, or POST with a form) and returns its
+// status and body.
+func page(t *testing.T, method, link string, form url.Values) (int, string) {
+	t.Helper()
+	var (
+		resp *http.Response
+		err  error
+	)
+	if method == "GET" {
+		resp, err = http.Get(link)
+	} else {
+		resp, err = http.PostForm(link, form)
+	}
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, link, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Referrer-Policy") != "no-referrer" {
+		t.Errorf("%s %s: headers %v", method, link, resp.Header)
+	}
+	return resp.StatusCode, string(b)
+}
+
+var linkRE = regexp.MustCompile(`http://\S+/roster/confirm/mlr_[A-Za-z0-9_-]+`)
+
+// TestRosterRenewal runs a year of roster on a simulated clock against a
+// real SMTP server: on the renewal date the three technical officers are
+// mailed; Ada keeps her title through the link, Cy steps down through the
+// API, Bob does not answer; the daemon restarts mid-campaign without
+// mailing anyone twice; at the deadline Bob loses his title and his
+// certificate, which the KRL file lists (ssh-keygen -Q), and the others
+// are told. A campaign started by hand mails at once, and Ada is reminded
+// before her certificate expires.
+func TestRosterRenewal(t *testing.T) {
+	for name, db := range engines {
+		t.Run(name, func(t *testing.T) {
+			smtp := testenv.StartSMTP(t)
+			dir := t.TempDir()
+			cfg := app.LoopbackConfig(dir, db(t))
+			userCA(t, dir)(cfg)
+			cfg.Notify.Email = config.Email{SMTP: smtp.Addr, From: "maillon <noc@example.org>", TLS: "none"}
+			cfg.Roster.Renewal = "01-05"
+			clock := apptest.NewClock(time.Date(2026, 12, 20, 10, 0, 0, 0, time.UTC))
+			d, stop := runOn(t, cfg, clock)
+			ctx := context.Background()
+			reg := d.app.Registry()
+
+			root, err := reg.CreateAdmin(ctx, registry.System, registry.AdminInput{Name: ptr("root"), Email: ptr("root@example.org"), Roles: &[]registry.Role{registry.RoleAdmin}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.token, _, _ = reg.CreateToken(ctx, registry.System, root.ID, "test", 0)
+			tokens := map[string]string{}
+			certs := map[string]string{}
+			for _, n := range []string{"ada", "bob", "cy"} {
+				a, err := reg.CreateAdmin(ctx, registry.System, registry.AdminInput{Name: ptr(n), Email: ptr(n + "@example.org"), Roles: &[]registry.Role{registry.RoleTechnicalOfficer}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				tokens[n], _, _ = reg.CreateToken(ctx, registry.System, a.ID, "test", 0)
+				if n == "cy" {
+					continue
+				}
+				sshKeygen(t, "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, n))
+				var cert registry.Certificate
+				if code := d.do("POST", "/api/v1/ca/user-certificates", d.token, map[string]any{"admin": n, "public_key": readFile(t, filepath.Join(dir, n+".pub"))}, &cert); code != 201 {
+					t.Fatalf("sign %s = %d", n, code)
+				}
+				certs[n] = filepath.Join(dir, n+"-cert.pub")
+				os.WriteFile(certs[n], []byte(cert.Certificate+"\n"), 0o644)
+			}
+			var e struct{ Error string }
+			if code := d.do("GET", "/api/v1/roster", d.token, nil, &e); code != 404 {
+				t.Fatalf("status before any campaign = %d %v", code, e)
+			}
+
+			// The renewal date: each technical officer gets a link.
+			clock.Set(time.Date(2027, 1, 5, 0, 0, 30, 0, time.UTC))
+			mails := smtp.Wait(t, 3)
+			links := map[string]string{}
+			for _, m := range mails {
+				if len(m.To) != 1 || !strings.HasPrefix(m.Subject, "Roster renewal") || !strings.Contains(m.Body, "2027-01-19 00:00 UTC") {
+					t.Fatalf("renewal mail = %+v", m)
+				}
+				links[strings.TrimSuffix(m.To[0], "@example.org")] = linkRE.FindString(m.Body)
+			}
+			if len(links) != 3 || links["ada"] == "" || links["bob"] == "" || links["cy"] == "" {
+				t.Fatalf("links = %v", links)
+			}
+
+			// Ada's link: looking (twice, as a mail client prefetching
+			// would) answers nothing; the form keeps her title; the link
+			// then works no more.
+			for range 2 {
+				if code, body := page(t, "GET", links["ada"], nil); code != 200 || !strings.Contains(body, "do you keep your title (technical-officer)?") {
+					t.Fatalf("GET link = %d %s", code, body)
+				}
+			}
+			if code, _ := page(t, "POST", links["ada"], url.Values{"answer": {"maybe"}}); code != 400 {
+				t.Fatalf("POST a wrong answer = %d", code)
+			}
+			if code, body := page(t, "POST", links["ada"], url.Values{"answer": {"keep"}}); code != 200 || !strings.Contains(body, "you keep your title") {
+				t.Fatalf("POST keep = %d %s", code, body)
+			}
+			if code, _ := page(t, "GET", links["ada"], nil); code != 404 {
+				t.Fatalf("GET a used link = %d", code)
+			}
+			// Cy steps down through the API with her own token; she may
+			// not answer for Bob.
+			var answered registry.RosterRequest
+			if code := d.do("POST", "/api/v1/roster/answer", tokens["cy"], map[string]any{"admin": "bob", "answer": "keep"}, &e); code != 403 {
+				t.Fatalf("cy answering for bob = %d", code)
+			}
+			if code := d.do("POST", "/api/v1/roster/answer", tokens["cy"], map[string]any{"answer": "step-down"}, &answered); code != 200 || answered.State != registry.RosterSteppedDown {
+				t.Fatalf("cy steps down = %d %+v", code, answered)
+			}
+			if code := d.do("POST", "/api/v1/roster/campaigns", d.token, nil, &e); code != 409 {
+				t.Fatalf("second campaign while one is open = %d", code)
+			}
+
+			// A restart in the middle: nobody is mailed twice, Cy's
+			// departure is told, and Bob's deadline is still there.
+			stop()
+			d2, _ := runOn(t, cfg, clock)
+			d2.token = d.token
+			smtp.Wait(t, 4)
+			clock.Set(time.Date(2027, 1, 19, 0, 1, 0, 0, time.UTC))
+			mails = smtp.Wait(t, 5)
+			var subjects []string
+			for _, m := range mails {
+				subjects = append(subjects, m.Subject)
+			}
+			sort.Strings(subjects)
+			want := []string{
+				"Roster renewal: do you keep your title (technical-officer)? Answer by 2027-01-19 00:00 UTC",
+				"Roster renewal: do you keep your title (technical-officer)? Answer by 2027-01-19 00:00 UTC",
+				"Roster renewal: do you keep your title (technical-officer)? Answer by 2027-01-19 00:00 UTC",
+				"Roster: bob is no longer technical-officer (no answer)",
+				"Roster: cy stepped down (technical-officer)",
+			}
+			if !slices.Equal(subjects, want) {
+				t.Fatalf("subjects = %q", subjects)
+			}
+			for _, m := range mails {
+				if strings.HasPrefix(m.Subject, "Roster: bob") {
+					to := slices.Sorted(slices.Values(m.To))
+					if !slices.Equal(to, []string{"ada@example.org", "root@example.org"}) || !strings.Contains(m.Body, "revoked (serials 2)") {
+						t.Fatalf("notice = %v %s", to, m.Body)
+					}
+				}
+			}
+
+			// Bob: title gone, certificate revoked and in the KRL; Ada's
+			// is not.
+			var bob registry.Admin
+			d2.do("GET", "/api/v1/admins/bob", d.token, nil, &bob)
+			if len(bob.Roles) != 0 {
+				t.Fatalf("bob's roles = %v", bob.Roles)
+			}
+			krl := cfg.CA.KRLPath
+			out, err := exec.Command(testenv.LookPath(t, "ssh-keygen"), "-Q", "-f", krl, certs["bob"]).CombinedOutput()
+			if err == nil || !strings.Contains(string(out), "REVOKED") {
+				t.Fatalf("ssh-keygen -Q bob: %v %s", err, out)
+			}
+			if out, err := exec.Command(testenv.LookPath(t, "ssh-keygen"), "-Q", "-f", krl, certs["ada"]).CombinedOutput(); err != nil {
+				t.Fatalf("ssh-keygen -Q ada: %v %s", err, out)
+			}
+
+			var camp registry.RosterCampaign
+			if code := d2.do("GET", "/api/v1/roster", tokens["ada"], nil, &camp); code != 200 || camp.State != registry.CampaignClosed || len(camp.Requests) != 3 {
+				t.Fatalf("status = %d %+v", code, camp)
+			}
+			states := map[string]string{}
+			for _, r := range camp.Requests {
+				states[r.AdminName] = r.State
+			}
+			if states["ada"] != "kept" || states["bob"] != "removed" || states["cy"] != "stepped-down" {
+				t.Fatalf("states = %v", states)
+			}
+			var audit struct{ Items []registry.AuditEntry }
+			d2.do("GET", "/api/v1/audit?entity=roster_request", d.token, nil, &audit)
+			actions := map[string]int{}
+			for _, a := range audit.Items {
+				actions[a.Action]++
+			}
+			if actions["mail"] != 3 || actions["keep"] != 1 || actions["step-down"] != 1 || actions["remove"] != 1 || actions["notice"] != 2 {
+				t.Fatalf("audit actions = %v", actions)
+			}
+
+			// A campaign started by hand mails at once (no clock move);
+			// the admin socket answers for Ada.
+			if code := d2.do("POST", "/api/v1/roster/campaigns", d.token, nil, &camp); code != 201 || len(camp.Requests) != 1 {
+				t.Fatalf("start = %d %+v", code, camp)
+			}
+			smtp.Wait(t, 6)
+			if code := d2.do("POST", "/api/v1/roster/answer", "socket", map[string]any{"answer": "keep"}, &e); code != 400 {
+				t.Fatalf("socket answer without an admin = %d", code)
+			}
+			if code := d2.do("POST", "/api/v1/roster/answer", "socket", map[string]any{"admin": "ada@example.org", "answer": "keep"}, &answered); code != 200 || answered.State != "kept" {
+				t.Fatalf("socket answer = %d %+v", code, answered)
+			}
+
+			// Two weeks before Ada's certificate expires (2028-01-17),
+			// she is reminded.
+			clock.Set(time.Date(2028, 1, 4, 10, 0, 30, 0, time.UTC))
+			smtp.Wait(t, 7)
+			reminders := smtp.To(t, "ada@example.org")
+			last := reminders[len(reminders)-1]
+			if !strings.HasPrefix(last.Subject, "Your SSH certificate 1 expires on 2028-01-17") || !strings.Contains(last.Body, "maillon ca sign-user ada@example.org") {
+				t.Fatalf("reminder = %s\n%s", last.Subject, last.Body)
+			}
+			resp, err := http.Get(d2.base + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			metrics, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if !strings.Contains(string(metrics), `maillon_ssh_certificate_expiry_timestamp_seconds{kind="user",serial="1",subject="ada"}`) {
+				t.Fatal("no expiry metric for ada's certificate")
+			}
+		})
+	}
+}
