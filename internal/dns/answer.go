@@ -16,8 +16,9 @@ const maxChain = 8
 // caching (RFC 2308). It never recurses: a name outside every zone is REFUSED.
 // udp limits ANY (RFC 8482) to keep replies small. It reports whether the
 // answer was synthesized from a wildcard, which is not worth caching: every
-// name under it gets its own.
-func (s *Snapshot) answer(m *mdns.Msg, qname string, qtype uint16, udp bool) (wild bool) {
+// name under it gets its own. With do (the query's DO bit) a signed zone
+// adds its RRSIGs and NSEC proofs (RFC 4035 section 3.1).
+func (s *Snapshot) answer(m *mdns.Msg, qname string, qtype uint16, udp, do bool) (wild bool) {
 	var buf [maxLabels]int
 	offs := labelStarts(qname, &buf)
 	z := s.findIn(qname, offs)
@@ -26,6 +27,10 @@ func (s *Snapshot) answer(m *mdns.Msg, qname string, qtype uint16, udp bool) (wi
 		return
 	}
 	m.Authoritative = true
+	var sec *signing // non-nil when the answer carries DNSSEC records
+	if do {
+		sec = z.sec
+	}
 	target := qname
 	var seen [maxChain]string
 	for hop := 0; hop < maxChain; hop++ {
@@ -38,27 +43,44 @@ func (s *Snapshot) answer(m *mdns.Msg, qname string, qtype uint16, udp bool) (wi
 		if hop > 0 {
 			offs = labelStarts(target, &buf)
 		}
-		if cut := z.cut(target, qtype); cut != nil {
+		if name := z.cutName(target, qtype); name != "" {
+			cut := z.nodes[name]
 			// A referral is not authoritative, unless a CNAME already is.
 			m.Authoritative = len(m.Answer) > 0
 			m.Ns = append(m.Ns, cut.get(mdns.TypeNS)...)
+			if sec != nil {
+				m.Ns = sec.referral(m.Ns, name, cut)
+			}
 			for _, ns := range cut.get(mdns.TypeNS) {
 				m.Extra = z.addresses(m.Extra, ns.(*mdns.NS).Ns)
 			}
 			return
 		}
 		n, synth := z.nodes[target], false
+		owner := target // of the records, the wildcard's when synthesized
 		if n == nil {
-			n = z.wildcard(target, offs)
+			encloser := z.closestEncloser(target, offs)
+			owner = "*." + encloser
+			n = z.nodes[owner]
 			if n == nil {
 				m.Rcode = mdns.RcodeNameError
 				m.Ns = append(m.Ns, z.negativeSOA())
+				if sec != nil {
+					m.Ns = sec.nxdomain(m.Ns, target, encloser)
+				}
 				return
 			}
 			synth, wild = true, true
+			if sec != nil {
+				// No closer match than the wildcard (RFC 4035 section 3.1.3.3).
+				m.Ns = appendNew(m.Ns, sec.covering(target))
+			}
 		}
 		if cn := n.get(mdns.TypeCNAME); cn != nil && qtype != mdns.TypeCNAME {
 			m.Answer = appendOwned(m.Answer, cn, target, synth)
+			if sec != nil {
+				m.Answer = appendOwned(m.Answer, sec.sigsOf(owner, mdns.TypeCNAME), target, synth)
+			}
 			next := strings.ToLower(cn[0].(*mdns.CNAME).Target)
 			if !below(next, z.origin) {
 				return // the resolver follows it elsewhere
@@ -74,9 +96,18 @@ func (s *Snapshot) answer(m *mdns.Msg, qname string, qtype uint16, udp bool) (wi
 			}
 			for _, set := range n.sets {
 				m.Answer = appendOwned(m.Answer, set.rrs, target, synth)
+				if sec != nil {
+					m.Answer = appendOwned(m.Answer, sec.sigsOf(owner, set.t), target, synth)
+				}
 			}
 			if target == z.origin {
 				m.Answer = append(m.Answer, z.soa)
+				if sec != nil {
+					m.Answer = append(m.Answer, sec.soaSig)
+				}
+			}
+			if sec != nil && !synth {
+				m.Answer = append(m.Answer, sec.nsecAt(target)...)
 			}
 			if len(m.Answer) == 0 {
 				m.Ns = append(m.Ns, z.negativeSOA())
@@ -84,16 +115,25 @@ func (s *Snapshot) answer(m *mdns.Msg, qname string, qtype uint16, udp bool) (wi
 			return
 		}
 		var rrs []mdns.RR
-		if qtype == mdns.TypeSOA && target == z.origin {
+		switch {
+		case qtype == mdns.TypeSOA && target == z.origin:
 			rrs = []mdns.RR{z.soa}
-		} else {
+		case isDNSSEC(qtype) && z.sec != nil && !synth:
+			rrs = z.sec.ofType(target, qtype)
+		default:
 			rrs = n.get(qtype)
 		}
 		if len(rrs) == 0 {
 			m.Ns = append(m.Ns, z.negativeSOA())
+			if sec != nil {
+				m.Ns = sec.nodata(m.Ns, target, owner, n, synth)
+			}
 			return
 		}
 		m.Answer = appendOwned(m.Answer, rrs, target, synth)
+		if sec != nil && qtype != mdns.TypeRRSIG {
+			m.Answer = appendOwned(m.Answer, sec.sigsOf(owner, qtype), target, synth)
+		}
 		for _, rr := range rrs {
 			switch r := rr.(type) {
 			case *mdns.MX:
@@ -129,14 +169,25 @@ func (z *Zone) cut(name string, qtype uint16) *node {
 	if z.cuts == 0 {
 		return nil
 	}
-	var found *node
+	if c := z.cutName(name, qtype); c != "" {
+		return z.nodes[c]
+	}
+	return nil
+}
+
+// cutName is cut's owner name, or "".
+func (z *Zone) cutName(name string, qtype uint16) string {
+	if z.cuts == 0 {
+		return ""
+	}
+	found := ""
 	for off := 0; ; {
 		cand := name[off:]
 		if len(cand) <= len(z.origin) {
 			return found
 		}
 		if n := z.nodes[cand]; n != nil && n.cut && !(off == 0 && qtype == mdns.TypeDS) {
-			found = n
+			found = cand
 		}
 		next, end := mdns.NextLabel(name, off)
 		if end {
@@ -144,12 +195,6 @@ func (z *Zone) cut(name string, qtype uint16) *node {
 		}
 		off = next
 	}
-}
-
-// wildcard returns the wildcard node that synthesizes an answer for a name
-// that does not exist: "*." under its closest encloser, if any.
-func (z *Zone) wildcard(name string, offs []int) *node {
-	return z.nodes["*."+z.closestEncloser(name, offs)]
 }
 
 // closestEncloser returns the deepest existing ancestor of a name that does

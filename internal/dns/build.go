@@ -60,6 +60,7 @@ func Build(src Source, prev *Snapshot, now time.Time) (*Snapshot, error) {
 		}
 		configs[o] = zc
 	}
+	b.zoneKey = src.ZoneKey
 	for _, zc := range src.Zones {
 		if err := b.addZone(zc); err != nil {
 			return nil, err
@@ -98,14 +99,14 @@ func Build(src Source, prev *Snapshot, now time.Time) (*Snapshot, error) {
 	// ACLs, secondaries, push targets and keys are taken from the new
 	// configuration whatever the path.
 	shape := func(zc ZoneConfig) ZoneConfig {
-		zc.Notify, zc.Transfer, zc.Push = nil, nil, nil
+		zc.Notify, zc.Transfer, zc.Push, zc.DNSSEC = nil, nil, nil, nil
 		return zc
 	}
 	var shapes []ZoneConfig
 	for _, zc := range src.Zones {
 		shapes = append(shapes, shape(zc))
 	}
-	b.snap.config = fmt.Sprintf("%v|%v|%v|%v", shapes, shape(src.Reverse), src.Prefixes, soas)
+	b.snap.config = fmt.Sprintf("%v|%v|%v|%v|%s", shapes, shape(src.Reverse), src.Prefixes, soas, b.keyShapes())
 	var old *cache
 	if prev != nil && prev.config == b.snap.config {
 		old = prev.cache
@@ -177,8 +178,9 @@ func Build(src Source, prev *Snapshot, now time.Time) (*Snapshot, error) {
 			pz = prev.zones[o]
 		}
 		var z *Zone
+		key := zb.cfg.DNSSEC
 		switch {
-		case old != nil && pz != nil && len(adds[o]) == 0 && len(dels[o]) == 0:
+		case old != nil && pz != nil && len(adds[o]) == 0 && len(dels[o]) == 0 && !(pz.sec != nil && pz.sec.due(now)):
 			z = pz // untouched
 			if !slices.Equal(z.notify, zb.cfg.Notify) || !slices.EqualFunc(z.acl, zb.cfg.Transfer, sameACL) || !slices.Equal(z.push, zb.cfg.Push) {
 				c := *z // pz is being served: change a copy
@@ -189,12 +191,16 @@ func Build(src Source, prev *Snapshot, now time.Time) (*Snapshot, error) {
 			z = pz.clone()
 			z.notify, z.acl, z.push = zb.cfg.Notify, zb.cfg.Transfer, zb.cfg.Push
 			added, deleted := z.apply(adds[o], dels[o])
-			z.version(pz, added, deleted, zb.cfg.MinSerial, now)
+			if err := z.versionSigned(pz, key, added, deleted, zb.cfg.MinSerial, now); err != nil {
+				return nil, fmt.Errorf("dns: zone %s: %w", o, err)
+			}
 		default:
 			z = zb.skeleton(len(zb.apex) + len(adds[o]))
 			z.apply(append(zb.apex, adds[o]...), nil)
 			added, deleted := z.compare(pz)
-			z.version(pz, added, deleted, zb.cfg.MinSerial, now)
+			if err := z.versionSigned(pz, key, added, dataOnly(deleted), zb.cfg.MinSerial, now); err != nil {
+				return nil, fmt.Errorf("dns: zone %s: %w", o, err)
+			}
 		}
 		b.snap.zones[o] = z
 		b.snap.origins = append(b.snap.origins, o)
@@ -214,8 +220,9 @@ func sameACL(a, b ACL) bool {
 }
 
 type builder struct {
-	zones map[string]*zoneBuild
-	snap  *Snapshot
+	zones   map[string]*zoneBuild
+	snap    *Snapshot
+	zoneKey func(origin string) *ZoneKey
 }
 
 type zoneBuild struct {
@@ -324,6 +331,9 @@ func (b *builder) addZone(zc ZoneConfig) error {
 			return fmt.Errorf("dns: zone %s: invalid name server %q", origin, ns)
 		}
 		zb.apex = append(zb.apex, zb.place(&mdns.NS{Hdr: hdr(origin, mdns.TypeNS, ttl), Ns: n}))
+	}
+	if err := b.addKey(zb); err != nil {
+		return err
 	}
 	b.zones[origin] = zb
 	return nil

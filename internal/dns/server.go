@@ -479,7 +479,7 @@ func (s *Server) respondCacheable(snap *Snapshot, req *mdns.Msg, src netip.Addr,
 			m.Rcode = mdns.RcodeFormatError
 			break
 		}
-		cacheable = !snap.answer(m, strings.ToLower(q.Name), q.Qtype, !tcp)
+		cacheable = !snap.answer(m, strings.ToLower(q.Name), q.Qtype, !tcp, opt != nil && opt.Do())
 	}
 	return finish(m, opt, size, req, tsigKey, s.cfg.MaxUDPSize), cacheable
 }
@@ -487,7 +487,7 @@ func (s *Server) respondCacheable(snap *Snapshot, req *mdns.Msg, src netip.Addr,
 // finish adds EDNS0 and TSIG and truncates to the client's size.
 func finish(m *mdns.Msg, opt *mdns.OPT, size int, req *mdns.Msg, tsigKey string, maxUDP int) *mdns.Msg {
 	if opt != nil {
-		m.SetEdns0(uint16(maxUDP), false)
+		m.SetEdns0(uint16(maxUDP), opt.Do()) // the DO bit is echoed (RFC 3225)
 	}
 	tsigLen := 0
 	if t := req.IsTsig(); t != nil && tsigKey != "" {

@@ -43,6 +43,10 @@ type Source struct {
 	Allocations []Allocation
 	// Keys are the TSIG keys zones refer to by name.
 	Keys []TSIGKey
+	// ZoneKey, when set, gives the DNSSEC key of the zones whose ZoneConfig
+	// has none (nil: unsigned). The reverse zones derived from Prefixes share
+	// Reverse's configuration, so their keys, one per origin, come from here.
+	ZoneKey func(origin string) *ZoneKey
 }
 
 // ZoneConfig describes one zone apart from its records.
@@ -75,6 +79,8 @@ type ZoneConfig struct {
 	// Push lists external primaries kept in step with RFC 2136 dynamic
 	// updates after every change, for sites that keep their own servers.
 	Push []PushTarget
+	// DNSSEC signs the zone with this key when set (see ZoneKey).
+	DNSSEC *ZoneKey
 }
 
 // PushTarget is an external primary that maillon updates.

@@ -197,7 +197,9 @@ func (s *Server) fast(snap *Snapshot, p []byte, out, keyBuf []byte, src netip.Ad
 	keyBuf = q.cacheKey(keyBuf, s.cfg.MaxUDPSize)
 	b := snap.replies.get(keyBuf)
 	if b == nil {
-		if name := q.lowerName(); name != "" {
+		// A wildcard template cannot carry the NSEC proving that the
+		// query name does not exist, which differs from name to name.
+		if name := q.lowerName(); name != "" && !q.do {
 			if w := snap.wildcardOf(name, q.qtype); w != "" {
 				if out = s.fromWildcard(snap, &q, w, out, src); out != nil {
 					return out, keyBuf

@@ -36,6 +36,7 @@ type Zone struct {
 	notify  []Secondary
 	push    []PushTarget
 	acl     []ACL
+	sec     *signing // NSEC and RRSIG records of a signed zone, else nil
 }
 
 // Delta is the difference between two successive versions of a zone, as
@@ -149,7 +150,7 @@ func (z *Zone) appendRecords(out []mdns.RR) []mdns.RR {
 			out = append(out, s.rrs...)
 		}
 	}
-	return out
+	return z.sec.appendTo(out)
 }
 
 // Journal returns the retained differences between versions, oldest first.
