@@ -38,6 +38,7 @@ type Config struct {
 	Notify         Notify `yaml:"notify"`
 	Web            Web    `yaml:"web"`
 	Roster         Roster `yaml:"roster"`
+	Status         Status `yaml:"status"`
 	Log            Log    `yaml:"log"`
 }
 
@@ -179,6 +180,7 @@ func Default() *Config {
 		CA:     defaultCA(),
 		Web:    defaultWeb(),
 		Roster: defaultRoster(),
+		Status: defaultStatus(),
 	}
 }
 
@@ -317,6 +319,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.Roster.validate(); err != nil {
+		return err
+	}
+	if err := c.Status.validate(); err != nil {
 		return err
 	}
 	if n := c.RADIUS.InterimInterval; n < 0 || n > 86400 {

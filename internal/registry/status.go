@@ -20,7 +20,7 @@ const (
 	TargetHost = "host" // a switch: the rooms on its ports
 	TargetNAS  = "nas"  // the lines a NAS carries
 	// TargetService is a named service: a subscription kind (ppp, vpn,
-	// room_port, vm) affects its holders, "all" every member; any other
+	// room-port, vm) affects its holders, "all" every member; any other
 	// name (mail, web) affects nobody by itself and is there for checks.
 	TargetService = "service"
 )
@@ -29,8 +29,8 @@ const (
 // "site:3", "host:12", "nas:1" or "service:vpn".
 type Target struct {
 	Kind    string `json:"kind"`
-	ID      int64      `json:"id,omitempty"`
-	Service string     `json:"service,omitempty"`
+	ID      int64  `json:"id,omitempty"`
+	Service string `json:"service,omitempty"`
 }
 
 func (t Target) String() string {
