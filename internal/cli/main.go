@@ -135,7 +135,7 @@ its local unix socket (no token needed), or over HTTP with --url and --token.`,
 		root.AddCommand(cmd)
 	}
 	root.AddCommand(importCmd(s), auditCmd(s), usageCmd(s), sessionCmd(s), dnsCmd(s), caCmd(s))
-	root.AddCommand(journalCmd(s))
+	root.AddCommand(journalCmd(s), agentCmd(s))
 	return root
 }
 
