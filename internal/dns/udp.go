@@ -7,12 +7,10 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+	"unsafe"
 
 	mdns "github.com/miekg/dns"
-	"golang.org/x/net/ipv4"
-	"golang.org/x/net/ipv6"
 )
 
 // The UDP path is maillon's own rather than miekg/dns's server, which starts
@@ -199,8 +197,12 @@ func (s *Server) fast(snap *Snapshot, p []byte, out, keyBuf []byte, src netip.Ad
 	if b == nil {
 		// A wildcard template cannot carry the NSEC proving that the
 		// query name does not exist, which differs from name to name.
-		if name := q.lowerName(); name != "" && !q.do {
-			if w := snap.wildcardOf(name, q.qtype); w != "" {
+		// The wildcard path works in buffers on the stack, so that each
+		// name under a wildcard costs no allocation.
+		var nameBuf [256]byte
+		if n := q.lowerName(&nameBuf); n > 0 && !q.do {
+			var wBuf [257]byte
+			if w := snap.wildcardOf(unsafe.String(&nameBuf[0], n), q.qtype, &wBuf); w != nil {
 				if out = s.fromWildcard(snap, &q, w, out, src); out != nil {
 					return out, keyBuf
 				}
@@ -236,11 +238,11 @@ func (s *Server) fast(snap *Snapshot, p []byte, out, keyBuf []byte, src netip.Ad
 	return out, keyBuf
 }
 
-// lowerName is the query name in lowercase presentation format, or "" when
-// it has characters that need escaping.
-func (q *plainQuery) lowerName() string {
-	var b strings.Builder
-	b.Grow(len(q.qname))
+// lowerName writes the query name in lowercase presentation format to buf
+// and returns its length, or 0 when it has characters that need escaping.
+// A wire name of at most 255 bytes fits.
+func (q *plainQuery) lowerName(buf *[256]byte) int {
+	n := 0
 	for off := 0; q.qname[off] != 0; {
 		l := int(q.qname[off])
 		for _, c := range q.qname[off+1 : off+1+l] {
@@ -249,32 +251,36 @@ func (q *plainQuery) lowerName() string {
 				c += 'a' - 'A'
 			case c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '*':
 			default:
-				return ""
+				return 0
 			}
-			b.WriteByte(c)
+			buf[n] = c
+			n++
 		}
-		b.WriteByte('.')
+		buf[n] = '.'
+		n++
 		off += 1 + l
 	}
-	if b.Len() == 0 {
-		return "."
+	if n == 0 {
+		buf[0] = '.'
+		n = 1
 	}
-	return b.String()
+	return n
 }
 
-// wildcardOf returns the wildcard owner that answers the lowercased name
-// directly (no delegation above it, no CNAME at it), or "".
-func (s *Snapshot) wildcardOf(name string, qtype uint16) string {
-	var buf [maxLabels]int
-	offs := labelStarts(name, &buf)
+// wildcardOf writes to buf the wildcard owner that answers the lowercased
+// name directly (no delegation above it, no CNAME at it), and returns it, or
+// nil. The name may live in a scratch buffer: nothing keeps it.
+func (s *Snapshot) wildcardOf(name string, qtype uint16, buf *[257]byte) []byte {
+	var lbuf [maxLabels]int
+	offs := labelStarts(name, &lbuf)
 	z := s.findIn(name, offs)
 	if z == nil || z.nodes[name] != nil || z.cut(name, qtype) != nil || qtype == mdns.TypeANY {
-		return ""
+		return nil
 	}
-	w := "*." + z.closestEncloser(name, offs)
-	n := z.nodes[w]
+	w := append(append(buf[:0], "*."...), z.closestEncloser(name, offs)...)
+	n := z.nodes[string(w)]
 	if n == nil || (n.get(mdns.TypeCNAME) != nil && qtype != mdns.TypeCNAME) {
-		return ""
+		return nil
 	}
 	return w
 }
@@ -283,9 +289,9 @@ func (s *Snapshot) wildcardOf(name string, qtype uint16) string {
 // once, the answer to w itself without compression, then replaces w by the
 // query name in the question and the answer owners. Every name under a
 // wildcard (an IPv6 /56's addresses) thus costs a copy, not a lookup.
-func (s *Server) fromWildcard(snap *Snapshot, q *plainQuery, w string, out []byte, src netip.Addr) []byte {
-	key := make([]byte, 0, len(w)+16)
-	key = append(key, 0) // never a wire name: no clash with plain keys
+func (s *Server) fromWildcard(snap *Snapshot, q *plainQuery, w []byte, out []byte, src netip.Addr) []byte {
+	var keyBuf [280]byte
+	key := append(keyBuf[:0], 0) // never a wire name: no clash with plain keys
 	key = append(key, w...)
 	size := 512
 	if q.edns {
@@ -297,7 +303,7 @@ func (s *Server) fromWildcard(snap *Snapshot, q *plainQuery, w string, out []byt
 	}
 	tpl := snap.replies.get(key)
 	if tpl == nil {
-		req := &mdns.Msg{Question: []mdns.Question{{Name: w, Qtype: q.qtype, Qclass: q.qclass}}}
+		req := &mdns.Msg{Question: []mdns.Question{{Name: string(w), Qtype: q.qtype, Qclass: q.qclass}}}
 		if q.edns {
 			req.SetEdns0(uint16(q.size), q.do)
 		}
@@ -370,31 +376,16 @@ func skipName(b []byte, off int) int {
 // are most of the cost of a small UDP answer.
 const batchSize = 32
 
-// batchConn is what ipv4.PacketConn and ipv6.PacketConn share.
-type batchConn interface {
-	ReadBatch(ms []ipv4.Message, flags int) (int, error)
-	WriteBatch(ms []ipv4.Message, flags int) (int, error)
-}
-
-func newBatchConn(conn *net.UDPConn) batchConn {
-	if a, ok := conn.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() == nil {
-		return ipv6.NewPacketConn(conn)
-	}
-	return ipv4.NewPacketConn(conn)
-}
-
 // serveUDP reads and answers packets until the socket is closed.
 func (s *Server) serveUDP(conn *net.UDPConn) {
-	bc := newBatchConn(conn)
-	in := make([]ipv4.Message, batchSize)
-	out := make([]ipv4.Message, batchSize)
-	for i := range in {
-		in[i].Buffers = [][]byte{make([]byte, 4096)}
-		out[i].Buffers = [][]byte{make([]byte, 0, 4096)}
+	b, err := newUDPBatch(conn, batchSize)
+	if err != nil {
+		s.log.Error("dns udp worker stopped", "err", err)
+		return
 	}
 	key := make([]byte, 0, 300)
 	for {
-		n, err := bc.ReadBatch(in, 0)
+		n, err := b.read()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -407,15 +398,11 @@ func (s *Server) serveUDP(conn *net.UDPConn) {
 			now = time.Now()
 		}
 		k, fastN, dropped, slipped := 0, 0, 0, 0
-		for i := range in[:n] {
-			m := &in[i]
-			p := m.Buffers[0][:m.N]
-			from, ok := m.Addr.(*net.UDPAddr)
-			if !ok || m.N < 12 || m.Flags&syscall.MSG_TRUNC != 0 {
+		for i := range n {
+			p, src, ok := b.packet(i)
+			if !ok || len(p) < 12 {
 				continue // no header, or larger than any query: no reply
 			}
-			ap := from.AddrPort()
-			src := ap.Addr().Unmap()
 			if s.rrl != nil {
 				switch s.rrl.check(src, now) {
 				case rrlDrop:
@@ -423,18 +410,17 @@ func (s *Server) serveUDP(conn *net.UDPConn) {
 					continue
 				case rrlSlip:
 					slipped++
-					s.slip(conn, p, ap)
+					s.slip(conn, p, b.addrPort(i))
 					continue
 				}
 			}
 			var resp []byte
-			resp, key = s.fast(snap, p, out[k].Buffers[0], key, src)
+			resp, key = s.fast(snap, p, b.replyBuf(k), key, src)
 			if resp == nil {
-				s.slowUDP(conn, p, ap)
+				s.slowUDP(conn, p, b.addrPort(i))
 				continue
 			}
-			out[k].Buffers[0] = resp
-			out[k].Addr = m.Addr
+			b.reply(k, i, resp)
 			k++
 			fastN++
 		}
@@ -445,16 +431,8 @@ func (s *Server) serveUDP(conn *net.UDPConn) {
 			s.stats.rateLimited.Add(uint64(dropped + slipped))
 			s.stats.slipped.Add(uint64(slipped))
 		}
-		for sent := 0; sent < k; {
-			w, err := bc.WriteBatch(out[sent:k], 0)
-			if err != nil {
-				if errors.Is(err, net.ErrClosed) {
-					return
-				}
-				sent++ // skip the message the kernel refused
-				continue
-			}
-			sent += w
+		if err := b.write(); errors.Is(err, net.ErrClosed) {
+			return
 		}
 	}
 }
