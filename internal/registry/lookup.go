@@ -131,3 +131,13 @@ func (s *Service) Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error
 	})
 	return out, err
 }
+
+// SubscriptionAt finds the line whose active block (IPv4 /32, IPv6 /64 or
+// delegated prefix) holds addr, inside a read the caller holds.
+func SubscriptionAt(ctx context.Context, r Reader, addr netip.Addr) (Subscription, error) {
+	a, err := allocationOf(ctx, r, addr.Unmap())
+	if err != nil {
+		return Subscription{}, err
+	}
+	return r.GetSubscription(ctx, *a.SubscriptionID)
+}

@@ -46,6 +46,7 @@ func register[T, I any](s *Server, res resource[T, I]) {
 	var t T
 	var in I
 	typ, inTyp := reflect.TypeOf(t), reflect.TypeOf(in)
+	addUIEntity(s, res)
 
 	s.handle("GET "+base, "List "+res.path, nil, reflect.TypeOf(listResponse[T]{}), append([]string{"search", "state", "limit", "offset"}, res.queries...),
 		func(w http.ResponseWriter, r *http.Request) {

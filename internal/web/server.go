@@ -119,6 +119,7 @@ type Server struct {
 	loginLimiter *loginLimiter
 	hashSlots    chan struct{}
 	oidc         *oidcLogin
+	entities     map[string]*uiEntity
 }
 
 // New builds the handler tree.

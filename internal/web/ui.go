@@ -49,7 +49,9 @@ package web
 //   - Messages: addMessages("en", map[string]string{...}) and
 //     addMessages("fr", ...) from an init; keys are prefixed by the page
 //     family ("member.", "admin.", "nav."); both languages must define
-//     the same keys (TestCatalogsComplete).
+//     the same keys (TestCatalogsComplete). Keys starting with "member."
+//     belong to the member pages; the admin pages use "admin.", "nav.",
+//     "login.", "form.", "field.", "col.", "search." and the like.
 //
 //   - s.setFlash(w, r, "key") shows a translated message on the next
 //     page (post/redirect/get).

@@ -1,0 +1,245 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"maillon/internal/registry"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// isp fills the registry with pools, a member and a line with its
+// addresses and a MAC.
+func (e *uiEnv) isp() (registry.Member, registry.Subscription) {
+	e.t.Helper()
+	ctx, a := context.Background(), registry.Actor{Name: "test"}
+	for cidr, purpose := range map[string]registry.Purpose{
+		"198.51.100.0/24": registry.PurposeAggregate, "198.51.100.0/25": registry.PurposeSubscriber,
+		"2001:db8::/32": registry.PurposeAggregate, "2001:db8:100::/40": registry.PurposeSubscriber, "2001:db8:1000::/36": registry.PurposeDelegated,
+	} {
+		if _, err := e.reg.CreatePrefix(ctx, a, registry.PrefixInput{CIDR: ptr(cidr), Purpose: ptr(purpose)}); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	start, _ := registry.ParseDate("2026-01-01")
+	m, err := e.reg.CreateMember(ctx, a, registry.MemberInput{Name: ptr("Grace Hopper"), Email: ptr("grace@example.org"),
+		Periods: &[]registry.Period{{Start: start}}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	sub, err := e.reg.CreateSubscription(ctx, a, registry.SubscriptionInput{MemberID: &m.ID, Kind: ptr(registry.KindPPP),
+		Login: ptr("grace@ISP"), Password: ptr("grace-password"), MAC: ptr("00:11:22:aa:bb:cc")})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return m, sub
+}
+
+func TestReadOnlySeesNoForms(t *testing.T) {
+	e := newUIEnv(t)
+	m, sub := e.isp()
+	e.addAdmin("Reader", registry.RoleReadOnly)
+	e.addAdmin("Writer", registry.RoleTechnicalOfficer)
+	member := "/admin/members/" + strconv.FormatInt(m.ID, 10)
+	line := "/admin/subscriptions/" + strconv.FormatInt(sub.ID, 10)
+
+	w := e.browser()
+	w.mustLogin("Writer")
+	if r := w.get(member); r.status != 200 || !strings.Contains(r.body, `action="`+line+`/suspend"`) || !strings.Contains(r.body, "/edit") {
+		t.Fatalf("technical officer's member page has no forms: %d\n%s", r.status, r.body)
+	}
+
+	rd := e.browser()
+	rd.mustLogin("Reader")
+	for _, path := range []string{member, line, "/admin/members", "/admin/prefixes", "/admin/certificates"} {
+		r := rd.get(path)
+		if r.status != 200 {
+			t.Fatalf("read-only %s: %d", path, r.status)
+		}
+		// The only form a read-only admin sees is the logout (and search,
+		// which is a GET).
+		if n := strings.Count(r.body, `method="post"`); n != 1 {
+			t.Errorf("read-only %s: %d POST forms, want only the logout", path, n)
+		}
+		if strings.Contains(r.body, "/edit\"") || strings.Contains(r.body, "/new\"") {
+			t.Errorf("read-only %s links to a form", path)
+		}
+	}
+	if r := rd.get("/admin/members/new"); r.status != http.StatusForbidden {
+		t.Errorf("read-only new-member form: %d", r.status)
+	}
+	// Posting anyway is refused, and changes nothing.
+	if r := rd.post(line+"/suspend", nil); r.status != http.StatusForbidden {
+		t.Fatalf("read-only suspend: %d", r.status)
+	}
+	got, _ := e.reg.FindSubscription(context.Background(), "grace@ISP")
+	if got.State != registry.SubActive {
+		t.Fatalf("a read-only admin suspended the line: %s", got.State)
+	}
+	// A technical officer may not touch admins (admin role only).
+	if r := w.get("/admin/admins/new"); r.status != http.StatusForbidden {
+		t.Errorf("technical officer's new-admin form: %d", r.status)
+	}
+}
+
+func TestSearch(t *testing.T) {
+	e := newUIEnv(t)
+	m, sub := e.isp()
+	e.addAdmin("Ada", registry.RoleReadOnly)
+	b := e.browser()
+	b.mustLogin("Ada")
+	line := "/admin/subscriptions/" + strconv.FormatInt(sub.ID, 10)
+	var delegated, v6 string
+	for _, a := range sub.Addresses {
+		switch a.Role {
+		case registry.RoleDelegated:
+			// An address deep inside the delegated prefix, not its first.
+			last := a.Block.Addr().As16()
+			last[15], last[14] = 0x42, 0x17
+			delegated = netip.AddrFrom16(last).String()
+		case registry.RoleIPv6:
+			v6 = a.Block.Addr().Next().String()
+		}
+	}
+	for _, q := range []string{
+		"0011.22AA.BBCC",    // Cisco notation of 00:11:22:aa:bb:cc
+		"00-11-22-AA-BB-CC", // Windows
+		"001122aabbcc",
+		delegated,
+		v6,
+		sub.Addresses[0].Block.Addr().String(),
+		"grace@ISP",
+	} {
+		r := b.get("/admin/search?q=" + url.QueryEscape(q))
+		if r.status != http.StatusSeeOther || r.location != line {
+			t.Errorf("search %q: %d %q, want a redirect to %s\n%s", q, r.status, r.location, line, r.body)
+		}
+	}
+	if r := b.get("/admin/search?q=Hopper"); r.location != "/admin/members/"+strconv.FormatInt(m.ID, 10) {
+		t.Errorf("search by name: %d %q", r.status, r.location)
+	}
+	r := b.get("/admin/search?q=2001:db8:ffff::1")
+	if r.status != 200 || !strings.Contains(r.body, "Nothing matches") {
+		t.Errorf("search for an address nobody holds: %d\n%s", r.status, r.body)
+	}
+	// Two hits: a list, not a redirect.
+	ctx := context.Background()
+	e.reg.CreateMember(ctx, registry.Actor{Name: "test"}, registry.MemberInput{Name: ptr("Grace Brewster"), Email: ptr("brewster@example.org")})
+	if r := b.get("/admin/search?q=grace"); r.status != 200 || !strings.Contains(r.body, "Grace Brewster") || !strings.Contains(r.body, "Grace Hopper") {
+		t.Errorf("search with several hits: %d\n%s", r.status, r.body)
+	}
+}
+
+func TestFormValidation(t *testing.T) {
+	e := newUIEnv(t)
+	e.addAdmin("Ada", registry.RoleAdmin)
+	b := e.browser()
+	b.mustLogin("Ada")
+	if r := b.get("/admin/members/new"); r.status != 200 || !strings.Contains(r.body, `name="email"`) {
+		t.Fatalf("new member form: %d\n%s", r.status, r.body)
+	}
+	r := b.post("/admin/members", url.Values{"name": {"Ada Lovelace"}, "email": {"not-an-email"}, "periods": {"2026-01-01:"}})
+	if r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("invalid email: %d\n%s", r.status, r.body)
+	}
+	// The registry's message, next to the email field, with what was typed kept.
+	fieldErr := regexp.MustCompile(`(?s)id="f-email"[^>]*aria-invalid="true".*?<p class="field-error" id="e-email"><strong>Error:</strong> &#34;not-an-email&#34; is not an email address</p>`)
+	if !fieldErr.MatchString(r.body) || !strings.Contains(r.body, `value="Ada Lovelace"`) || !strings.Contains(r.body, `href="#f-email"`) {
+		t.Fatalf("validation error not shown next to the field:\n%s", r.body)
+	}
+	if n, _ := countMembers(e); n != 0 {
+		t.Fatalf("%d members after a refused form", n)
+	}
+	// A value that does not parse is reported by the form itself.
+	r = b.post("/admin/members", url.Values{"name": {"Ada"}, "email": {"ada@example.org"}, "periods": {"2026-01-01"}})
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="e-periods"`) {
+		t.Fatalf("bad period: %d\n%s", r.status, r.body)
+	}
+	// Corrected, it is created and the browser lands on its page.
+	r = b.post("/admin/members", url.Values{"name": {"Ada Lovelace"}, "email": {"ada@example.org"}, "periods": {"2026-01-01:"}})
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/admin/members/") {
+		t.Fatalf("valid member: %d %q\n%s", r.status, r.location, r.body)
+	}
+	if r := b.get(r.location); r.status != 200 || !strings.Contains(r.body, "Ada Lovelace") || !strings.Contains(r.body, "Created.") {
+		t.Fatalf("new member's page: %d\n%s", r.status, r.body)
+	}
+}
+
+func countMembers(e *uiEnv) (int64, error) {
+	var n int64
+	err := e.reg.Read(context.Background(), func(r registry.Reader) error {
+		var err error
+		n, err = r.CountMembers(context.Background())
+		return err
+	})
+	return n, err
+}
+
+// TestEveryAdminPage renders every admin page, in both languages, for an
+// admin who may change everything: a template error fails here.
+func TestEveryAdminPage(t *testing.T) {
+	e := newUIEnv(t)
+	m, sub := e.isp()
+	e.addAdmin("Ada", registry.RoleAdmin)
+	b := e.browser()
+	b.mustLogin("Ada")
+	pages := []string{"/admin/", "/admin/audit", "/admin/search", "/admin/search?q=grace", "/admin/certificates",
+		"/admin/certificates?show=valid", "/admin/members/" + strconv.FormatInt(m.ID, 10), "/admin/subscriptions/" + strconv.FormatInt(sub.ID, 10)}
+	for _, c := range []string{"members", "subscriptions", "prefixes", "nas", "sites", "hosts", "ports", "cpes", "admins", "zones", "records"} {
+		pages = append(pages, "/admin/"+c, "/admin/"+c+"/new", "/admin/"+c+"?search=x")
+	}
+	pages = append(pages, "/admin/prefixes/1", "/admin/prefixes/1/edit", "/admin/admins/1", "/admin/admins/1/edit",
+		"/admin/members/"+strconv.FormatInt(m.ID, 10)+"/edit", "/admin/subscriptions/"+strconv.FormatInt(sub.ID, 10)+"/edit")
+	for _, lang := range []string{"en", "fr"} {
+		b.get("/lang/" + lang)
+		for _, p := range pages {
+			r := b.get(p)
+			if r.status != 200 {
+				t.Errorf("%s %s: %d\n%s", lang, p, r.status, r.body)
+				continue
+			}
+			if !strings.Contains(r.body, `<html lang="`+lang+`">`) || !strings.Contains(r.body, `href="#main"`) {
+				t.Errorf("%s %s: not a full page in %s", lang, p, lang)
+			}
+		}
+	}
+	if r := b.get("/admin/members/999999"); r.status != http.StatusNotFound {
+		t.Errorf("missing member: %d", r.status)
+	}
+}
+
+func TestSuspendAndResume(t *testing.T) {
+	e := newUIEnv(t)
+	_, sub := e.isp()
+	e.addAdmin("Ada", registry.RoleTechnicalOfficer)
+	b := e.browser()
+	b.mustLogin("Ada")
+	line := "/admin/subscriptions/" + strconv.FormatInt(sub.ID, 10)
+	b.get(line)
+	if r := b.post(line+"/suspend", nil); r.status != http.StatusSeeOther || r.location != line {
+		t.Fatalf("suspend: %d %q", r.status, r.location)
+	}
+	got, _ := e.reg.FindSubscription(context.Background(), "grace@ISP")
+	if got.State != registry.SubSuspended {
+		t.Fatalf("after suspend: %s", got.State)
+	}
+	r := b.get(line)
+	if !strings.Contains(r.body, "The line is suspended") || !strings.Contains(r.body, `action="`+line+`/resume"`) {
+		t.Fatalf("line page after suspend:\n%s", r.body)
+	}
+	b.post(line+"/resume", nil)
+	if got, _ := e.reg.FindSubscription(context.Background(), "grace@ISP"); got.State != registry.SubActive {
+		t.Fatalf("after resume: %s", got.State)
+	}
+	entries, _ := e.reg.Audit(context.Background(), registry.AuditFilter{Entity: "subscription", EntityID: sub.ID})
+	if len(entries) < 2 || entries[0].Actor != "admin:Ada" {
+		t.Fatalf("suspend and resume not audited as the admin: %+v", entries)
+	}
+}
