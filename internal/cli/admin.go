@@ -81,6 +81,7 @@ func auditCmd(s *session) *cobra.Command {
 		entityNames = append(entityNames, e.name)
 	}
 	entityNames = append(entityNames, "token", "certificate", "revoked_key")
+	entityNames = append(entityNames, "roster_campaign", "roster_request")
 	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "Show who changed what, newest first",

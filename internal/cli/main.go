@@ -136,6 +136,7 @@ its local unix socket (no token needed), or over HTTP with --url and --token.`,
 	}
 	root.AddCommand(importCmd(s), auditCmd(s), usageCmd(s), sessionCmd(s), dnsCmd(s), caCmd(s))
 	root.AddCommand(journalCmd(s), agentCmd(s))
+	root.AddCommand(rosterCmd(s))
 	return root
 }
 
