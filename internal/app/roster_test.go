@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
@@ -57,31 +58,50 @@ func runOn(t *testing.T, cfg *config.Config, clock *apptest.Clock) (*daemon, fun
 	return d, stop
 }
 
-// page fetches the answer page (GET, or POST with a form) and returns its
-// status and body.
-func page(t *testing.T, method, link string, form url.Values) (int, string) {
-	t.Helper()
-	var (
-		resp *http.Response
-		err  error
-	)
-	if method == "GET" {
-		resp, err = http.Get(link)
-	} else {
-		resp, err = http.PostForm(link, form)
+// browser is a client with cookies, as the answer page's CSRF check needs.
+type browser struct {
+	t    *testing.T
+	c    *http.Client
+	csrf string
+}
+
+func newBrowser(t *testing.T) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, c: &http.Client{Jar: jar, Timeout: 10 * time.Second}}
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// page fetches the answer page (GET, or POST with a form and the CSRF
+// token of the last page) and returns its status and body.
+func (b *browser) page(method, link string, form url.Values) (int, string) {
+	b.t.Helper()
+	var body io.Reader
+	if method == "POST" {
+		form.Set("csrf", b.csrf)
+		body = strings.NewReader(form.Encode())
 	}
+	req, _ := http.NewRequest(method, link, body)
+	if method == "POST" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	req.Header.Set("Accept-Language", "en")
+	resp, err := b.c.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, link, err)
+		b.t.Fatalf("%s %s: %v", method, link, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	out, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		b.t.Fatal(err)
+	}
+	if m := csrfRE.FindSubmatch(out); m != nil {
+		b.csrf = string(m[1])
 	}
 	if resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Referrer-Policy") != "no-referrer" {
-		t.Errorf("%s %s: headers %v", method, link, resp.Header)
+		b.t.Errorf("%s %s: headers %v", method, link, resp.Header)
 	}
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, string(out)
 }
 
 var linkRE = regexp.MustCompile(`http://\S+/roster/confirm/mlr_[A-Za-z0-9_-]+`)
@@ -154,18 +174,40 @@ func TestRosterRenewal(t *testing.T) {
 			// Ada's link: looking (twice, as a mail client prefetching
 			// would) answers nothing; the form keeps her title; the link
 			// then works no more.
+			br := newBrowser(t)
 			for range 2 {
-				if code, body := page(t, "GET", links["ada"], nil); code != 200 || !strings.Contains(body, "do you keep your title (technical-officer)?") {
+				if code, body := br.page("GET", links["ada"], nil); code != 200 || !strings.Contains(body, "ada, do you keep your title (technical-officer)?") {
 					t.Fatalf("GET link = %d %s", code, body)
 				}
 			}
-			if code, _ := page(t, "POST", links["ada"], url.Values{"answer": {"maybe"}}); code != 400 {
+			// In French for a French browser; a POST without the page's
+			// CSRF token is refused.
+			req, _ := http.NewRequest("GET", links["ada"], nil)
+			req.Header.Set("Accept-Language", "fr-FR,fr;q=0.9")
+			if resp, err := http.DefaultClient.Do(req); err != nil {
+				t.Fatal(err)
+			} else {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if !strings.Contains(string(b), "ada, souhaitez-vous conserver votre titre (technical-officer) ?") {
+					t.Fatalf("French page: %s", b)
+				}
+			}
+			resp, err := http.PostForm(links["ada"], url.Values{"answer": {"step-down"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 403 {
+				t.Fatalf("POST without CSRF token = %d", resp.StatusCode)
+			}
+			if code, _ := br.page("POST", links["ada"], url.Values{"answer": {"maybe"}}); code != 400 {
 				t.Fatalf("POST a wrong answer = %d", code)
 			}
-			if code, body := page(t, "POST", links["ada"], url.Values{"answer": {"keep"}}); code != 200 || !strings.Contains(body, "you keep your title") {
+			if code, body := br.page("POST", links["ada"], url.Values{"answer": {"keep"}}); code != 200 || !strings.Contains(body, "Thank you, ada: you keep your title (technical-officer).") {
 				t.Fatalf("POST keep = %d %s", code, body)
 			}
-			if code, _ := page(t, "GET", links["ada"], nil); code != 404 {
+			if code, _ := br.page("GET", links["ada"], nil); code != 404 {
 				t.Fatalf("GET a used link = %d", code)
 			}
 			// Cy steps down through the API with her own token; she may
@@ -272,7 +314,7 @@ func TestRosterRenewal(t *testing.T) {
 			if !strings.HasPrefix(last.Subject, "Your SSH certificate 1 expires on 2028-01-17") || !strings.Contains(last.Body, "maillon ca sign-user ada@example.org") {
 				t.Fatalf("reminder = %s\n%s", last.Subject, last.Body)
 			}
-			resp, err := http.Get(d2.base + "/metrics")
+			resp, err = http.Get(d2.base + "/metrics")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -75,7 +75,9 @@ func writeCampaign(s *session, camp *registry.RosterCampaign) error {
 		col("STATE", func(r *registry.RosterRequest) string { return r.State }),
 		col("MAILED", func(r *registry.RosterRequest) string {
 			if r.MailSentAt == nil && r.MailError != "" {
-				return "failed: " + r.MailError
+				// The relay's own words end the error; --json has it all.
+				parts := strings.Split(r.MailError, ": ")
+				return "failed, retrying (" + strings.Join(parts[max(0, len(parts)-2):], ": ") + ")"
 			}
 			return at(r.MailSentAt)
 		}),

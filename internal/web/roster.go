@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"html/template"
 	"net/http"
 	"reflect"
-	"time"
 
 	"maillon/internal/registry"
 )
@@ -111,13 +109,12 @@ func (s *Server) rosterRoutes() {
 
 	// The page behind the mailed link: no login, the token is the proof.
 	// GET only shows the question (mail clients and scanners fetch links
-	// on their own); the answer is a POST.
-	s.mux.HandleFunc("GET /roster/confirm/{token}", func(w http.ResponseWriter, r *http.Request) {
+	// on their own); the answer is a POST (with the page's CSRF token).
+	s.mux.HandleFunc("GET /roster/confirm/{token}", s.ui(func(w http.ResponseWriter, r *http.Request) {
 		req, err := ro.Lookup(r.Context(), r.PathValue("token"))
 		s.rosterPage(w, r, req, "", err)
-	})
-	s.mux.HandleFunc("POST /roster/confirm/{token}", func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	}))
+	s.mux.HandleFunc("POST /roster/confirm/{token}", s.ui(func(w http.ResponseWriter, r *http.Request) {
 		keep, err := parseAnswer(r.PostFormValue("answer"))
 		if err != nil {
 			s.rosterPage(w, r, registry.RosterRequest{}, "", err)
@@ -125,45 +122,17 @@ func (s *Server) rosterRoutes() {
 		}
 		req, err := ro.AnswerToken(r.Context(), r.PathValue("token"), keep)
 		s.rosterPage(w, r, req, req.State, err)
-	})
+	}))
 }
 
-var rosterTmpl = template.Must(template.New("roster").Funcs(template.FuncMap{
-	"day": func(t *time.Time) string {
-		if t == nil {
-			return ""
-		}
-		return t.UTC().Format("2006-01-02 15:04 UTC")
-	},
-}).Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="robots" content="noindex"><title>maillon: roster renewal</title>
-<style>body{font-family:system-ui,sans-serif;max-width:36em;margin:3em auto;padding:0 1em;line-height:1.5}
-button{font-size:1em;padding:.5em 1em;margin-right:1em}.err{color:#a00}</style></head><body>
-<h1>Roster renewal</h1>
-{{if .Error}}<p class="err">{{.Error}}</p>
-{{else if eq .Done "kept"}}<p>Thank you, {{.Req.AdminName}}: you keep your title ({{.Roles}}).</p>
-{{else if eq .Done "stepped-down"}}<p>{{.Req.AdminName}}, you stepped down: the title {{.Roles}} was removed{{if .Req.Revoked}} and your SSH certificates were revoked{{end}}. The other admins will be told. Thank you for your work.</p>
-{{else}}<p>{{.Req.AdminName}}, do you keep your title ({{.Roles}})?</p>
-<p>Answer by {{day .Req.ExpiresAt}}. Without an answer, the title is removed and your SSH certificates are revoked.</p>
-<form method="post"><button name="answer" value="keep">I keep my title</button>
-<button name="answer" value="step-down">I step down</button></form>
-{{end}}</body></html>
-`))
-
-// rosterPage answers the link's page; done is the state just set by a POST.
+// rosterPage answers the link's page; done is the state a POST just set.
 func (s *Server) rosterPage(w http.ResponseWriter, r *http.Request, req registry.RosterRequest, done string, err error) {
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	// The token is in the URL: no caching, no referrer, no framing.
-	h.Set("Cache-Control", "no-store")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	// The token is in the URL: it goes to nobody, not even this site.
+	w.Header().Set("Referrer-Policy", "no-referrer")
 	data := struct {
-		Req   registry.RosterRequest
-		Roles string
-		Done  string
-		Error string
+		Req             registry.RosterRequest
+		Roles, Deadline string
+		Done, Error     string
 	}{Req: req, Done: done}
 	for i, role := range req.Roles {
 		if i > 0 {
@@ -171,22 +140,19 @@ func (s *Server) rosterPage(w http.ResponseWriter, r *http.Request, req registry
 		}
 		data.Roles += string(role)
 	}
+	if req.ExpiresAt != nil {
+		data.Deadline = req.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC")
+	}
 	code := http.StatusOK
-	var ve *registry.ValidationError
 	switch {
 	case err == nil:
-	case errors.As(err, &ve):
-		code, data.Error = http.StatusBadRequest, ve.Error()
-	case errors.Is(err, registry.ErrRosterLink), errors.Is(err, registry.ErrNotFound):
-		code, data.Error = http.StatusNotFound, "This link is unknown, was already used, or its deadline has passed."
-	case errors.Is(err, registry.ErrConflict):
-		code, data.Error = http.StatusConflict, plain(err)
+	case errors.Is(err, registry.ErrInvalid):
+		code, data.Error = http.StatusBadRequest, "roster.badanswer"
+	case errors.Is(err, registry.ErrNotFound), errors.Is(err, registry.ErrConflict):
+		code, data.Error = http.StatusNotFound, "roster.badlink"
 	default:
 		s.opt.Logger.Error("roster page failed", "method", r.Method, "err", err)
-		code, data.Error = http.StatusInternalServerError, "Something went wrong on our side; try again later."
+		code, data.Error = http.StatusInternalServerError, "error.internal"
 	}
-	w.WriteHeader(code)
-	if err := rosterTmpl.Execute(w, data); err != nil {
-		s.opt.Logger.Warn("roster page", "err", err)
-	}
+	s.renderStatus(w, r, code, "roster_confirm.html", data)
 }
