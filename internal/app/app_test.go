@@ -36,11 +36,11 @@ func start(t *testing.T, database string) *daemon {
 }
 
 // startWith is start with a chance to adjust the configuration.
-func startWith(t *testing.T, database string, adjust func(*config.Config)) *daemon {
+func startWith(t *testing.T, database string, adjust func(*config.Config), with ...app.Option) *daemon {
 	t.Helper()
 	cfg := app.LoopbackConfig(t.TempDir(), database)
 	adjust(cfg)
-	a := apptest.Run(t, cfg)
+	a := apptest.Run(t, cfg, with...)
 	ctx := context.Background()
 	d := &daemon{t: t, app: a, base: "http://" + a.HTTPAddr(), http: &http.Client{Timeout: 10 * time.Second}}
 	d.socket = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{

@@ -15,6 +15,7 @@ import (
 	"maillon/internal/config"
 	"maillon/internal/dns"
 	"maillon/internal/registry"
+	"maillon/internal/secret"
 	"maillon/internal/web"
 )
 
@@ -190,6 +191,11 @@ type dnsService struct {
 	cfg config.DNS
 	log *slog.Logger
 	in  dnsInput
+	// DNSSEC: the zones' keys, the clock that dates signatures, and the
+	// scheduler's request to re-sign.
+	keys   *zoneKeys
+	clock  Clock
+	resign chan struct{}
 }
 
 func (a *App) newDNS() (*dnsService, error) {
@@ -197,7 +203,15 @@ func (a *App) newDNS() (*dnsService, error) {
 	if dc.Listen == "" {
 		return nil, nil
 	}
-	ds := &dnsService{reg: a.reg, cfg: dc, log: a.log}
+	ds := &dnsService{reg: a.reg, cfg: dc, log: a.log, clock: a.clock, resign: make(chan struct{}, 1)}
+	if dc.DNSSEC.All || len(dc.DNSSEC.Zones) > 0 {
+		secretKey, err := secret.ParseKey(a.cfg.SecretKey)
+		if err != nil {
+			return nil, fmt.Errorf("secret_key: %w", err)
+		}
+		ds.keys = &zoneKeys{secret: secretKey, cfg: dc.DNSSEC}
+		a.sched.add("dnssec re-signing", ds.resignTick)
+	}
 	ds.srv = dns.NewServer(dns.Config{Addr: dc.Listen, RateLimit: dns.RateLimit{ResponsesPerSecond: dc.RateLimit}, Logger: a.log})
 	// The zones are built in run: a large registry takes a second or more
 	// to build, which must not hold up the API and RADIUS.
@@ -210,8 +224,9 @@ func (a *App) newDNS() (*dnsService, error) {
 func (ds *dnsService) rebuild() error {
 	start := time.Now()
 	src := ds.in.source(ds.cfg)
+	src.ZoneKey = ds.keys.key
 	assembled := time.Since(start)
-	snap, err := ds.srv.Update(src)
+	snap, err := ds.srv.UpdateAt(src, ds.clock.Now())
 	ds.log.Debug("DNS zones built", "source", assembled, "build", time.Since(start)-assembled)
 	if err != nil {
 		return fmt.Errorf("build DNS zones: %w", err)
@@ -245,6 +260,10 @@ func (ds *dnsService) run(ctx context.Context) error {
 			}
 			if err := ds.refresh(ctx, batch); err != nil {
 				ds.log.Error("DNS rebuild failed; serving the previous zones", "err", err)
+			}
+		case <-ds.resign:
+			if err := ds.rebuild(); err != nil {
+				ds.log.Error("DNSSEC re-signing failed; serving the previous zones", "err", err)
 			}
 		}
 	}

@@ -83,6 +83,6 @@ func dnsCmd(s *session) *cobra.Command {
 			return nil
 		},
 	}
-	group.AddCommand(zones, export, diff)
+	group.AddCommand(zones, export, diff, dnsDSCmd(s))
 	return group
 }

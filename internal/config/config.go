@@ -62,6 +62,8 @@ type DNS struct {
 	// RateLimit is the responses per second to one client network
 	// (response rate limiting against reflection); 0 disables it.
 	RateLimit int `yaml:"rate_limit"`
+	// DNSSEC signs the zones it names (see DNSSEC).
+	DNSSEC DNSSEC `yaml:"dnssec"`
 }
 
 // TSIGKey is a shared transaction-signature key.
@@ -359,6 +361,9 @@ func (d *DNS) validate() error {
 	if len(d.Nameservers) == 0 {
 		return errors.New("dns.nameservers: at least one name server is required (registries ask for two)")
 	}
+	if err := d.DNSSEC.validate(); err != nil {
+		return err
+	}
 	keys := map[string]bool{}
 	for i, k := range d.Keys {
 		if k.Name == "" || k.Secret == "" {
@@ -482,6 +487,9 @@ dns:
   #   - {addr: "192.0.2.53:53", key: transfer.example.org.}
   # push:                           # external primaries updated by RFC 2136
   #   - {addr: "192.0.2.10:53", key: transfer.example.org.}
+  # dnssec:                         # online signing; keys derive from secret_key
+  #   zones: [example.org., 100.64.in-addr.arpa.]   # or all: true
+  #   generation: 1                 # bump to roll the keys, then "maillon dns ds ZONE"
 
 notify:
   # The SMTP relay every email goes through (roster renewal, certificate

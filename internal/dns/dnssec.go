@@ -645,3 +645,15 @@ func (z *Zone) Key() *ZoneKey {
 	}
 	return z.sec.key
 }
+
+// SigningDue reports whether a signed zone's signatures are due for renewal
+// at now: the next Build re-signs it and moves its serial. A daemon checks
+// it periodically, since no registry change may come for weeks.
+func (s *Snapshot) SigningDue(now time.Time) bool {
+	for _, z := range s.zones {
+		if z.sec != nil && z.sec.due(now) {
+			return true
+		}
+	}
+	return false
+}

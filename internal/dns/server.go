@@ -120,10 +120,16 @@ func (s *Server) Snapshot() *Snapshot { return s.snap.Load() }
 // Update builds a snapshot from src against the one being served, swaps it
 // in and notifies the secondaries of every zone whose serial changed.
 func (s *Server) Update(src Source) (*Snapshot, error) {
+	return s.UpdateAt(src, time.Now())
+}
+
+// UpdateAt is Update for a daemon on a clock of its own: now dates serials
+// and DNSSEC signatures.
+func (s *Server) UpdateAt(src Source, now time.Time) (*Snapshot, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	prev := s.snap.Load()
-	next, err := Build(src, prev, time.Now())
+	next, err := Build(src, prev, now)
 	if err != nil {
 		return nil, err
 	}

@@ -58,4 +58,5 @@ func (s *Server) dnsRoutes() {
 			}
 			writeJSON(w, http.StatusOK, listResponse[PushDiff]{Items: items})
 		})
+	s.dnssecRoutes()
 }
