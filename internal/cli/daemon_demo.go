@@ -138,6 +138,9 @@ func printDemo(ctx context.Context, w io.Writer, a *app.App, cfg *config.Config,
 		fate = "kept after the demo stops"
 	}
 	fmt.Fprintf(w, "maillon demo is running with %d members (database %s, %s)\n\n", members, cfg.Database, fate)
+	if err := demoWeb(ctx, w, reg, base); err != nil {
+		return err
+	}
 	fmt.Fprintf(w, "  API       %s/api/v1/   token: %s\n", base, token)
 	fmt.Fprintf(w, "  OpenAPI   %s/api/v1/openapi.json\n", base)
 	fmt.Fprintf(w, "  health    %s/healthz   metrics: %s/metrics\n", base, base)
