@@ -109,7 +109,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, with ...Opti
 		Importer:   a.importCSV,
 		Accounting: st,
 		CA:         a.ca,
-		Journal:    a.reg,
+		Journal:    journalWeb{a.reg, a.announceReport},
 		Roster:     rosterWeb{a.roster, a.sched.Kick},
 		Health:     st.Ping,
 		Metrics:    a.metrics,

@@ -40,6 +40,9 @@ type Config struct {
 	Roster         Roster `yaml:"roster"`
 	Status         Status `yaml:"status"`
 	Log            Log    `yaml:"log"`
+
+	// Journal says where agents' change reports are announced.
+	Journal Journal `yaml:"journal"`
 }
 
 // DNS configures the authoritative DNS server.
@@ -324,6 +327,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.Status.validate(); err != nil {
+		return err
+	}
+	if err := c.validateJournal(); err != nil {
 		return err
 	}
 	if n := c.RADIUS.InterimInterval; n < 0 || n > 86400 {
