@@ -11,6 +11,7 @@ package dns
 // changed and their NSEC neighbours.
 
 import (
+	"cmp"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -29,12 +30,17 @@ import (
 )
 
 // Signature validity: signatures start an hour in the past (clock skew) and
-// last two weeks; a zone whose oldest signature has less than a week left is
-// re-signed whole, which leaves a week for secondaries to pick it up.
+// last two weeks; those with less than a week left are renewed, which leaves
+// a week for secondaries to pick them up. Renewal goes resignBatch owners at
+// a time at most, oldest first, one batch a Build: a 40,000-name zone is
+// renewed in some forty small IXFR steps (the daemon builds every minute while some
+// are due), rather than in one long build that holds back registry changes
+// and sends every secondary an AXFR.
 const (
 	sigInception = time.Hour
 	sigValidity  = 14 * 24 * time.Hour
 	sigRefresh   = 7 * 24 * time.Hour
+	resignBatch  = 1000
 )
 
 // ZoneKey is the key a zone is signed with.
@@ -355,9 +361,9 @@ const maxShifts = 64
 
 // secure brings the zone's DNSSEC records in line with its data, given the
 // data records added and deleted since prev, and returns the DNSSEC records
-// added and deleted (the SOA's signature aside: signSOA). It re-signs the
-// whole zone when prev was signed with another key or when prev's
-// signatures are due for renewal.
+// added and deleted (the SOA's signature aside: signSOA). It signs the
+// whole zone when prev was not signed with the same key, and renews a batch
+// of the oldest signatures when some are due.
 func (z *Zone) secure(prev *Zone, key *ZoneKey, added, deleted []mdns.RR, now time.Time) (sAdded, sDeleted []mdns.RR, err error) {
 	var old *signing
 	if prev != nil {
@@ -367,7 +373,7 @@ func (z *Zone) secure(prev *Zone, key *ZoneKey, added, deleted []mdns.RR, now ti
 		z.sec = nil
 		return nil, old.appendTo(nil), nil // signSOA has no signature to replace
 	}
-	if old == nil || old.key.shape() != key.shape() || old.due(now) {
+	if old == nil || old.key.shape() != key.shape() {
 		sg, err := z.signAll(key, now)
 		if err != nil {
 			return nil, nil, err
@@ -393,6 +399,14 @@ func (z *Zone) secure(prev *Zone, key *ZoneKey, added, deleted []mdns.RR, now ti
 			if below(name, c) {
 				names[name] = true
 			}
+		}
+	}
+	var renew map[string]bool
+	if old.due(now) {
+		// Small enough for the journal to keep the step (trimJournal).
+		renew = old.dueOwners(now, min(resignBatch, max(minJournalRRs, 2*len(z.count))/10))
+		for name := range renew {
+			names[name] = true
 		}
 	}
 
@@ -460,7 +474,11 @@ func (z *Zone) secure(prev *Zone, key *ZoneKey, added, deleted []mdns.RR, now ti
 		n := z.nodes[name]
 		nsec := z.nsecFor(name, sg.order[(i+1)%len(sg.order)], n)
 		prevSec := sg.owners[name]
+		if renew[name] {
+			prevSec = nil // sign it all anew
+		}
 		sec, err := z.secureOwner(s, name, n, nsec, prevSec, func(t uint16) bool { return touched[setID{name, t}] })
+		prevSec = sg.owners[name]
 		if err != nil {
 			return nil, nil, err
 		}
@@ -482,8 +500,58 @@ func (z *Zone) secure(prev *Zone, key *ZoneKey, added, deleted []mdns.RR, now ti
 		}
 		sg.owners[name] = sec
 	}
+	if renew != nil {
+		sg.oldest = sg.earliest()
+	}
 	z.sec = sg
 	return sAdded, sDeleted, nil
+}
+
+// expiresAt is when the first signature of an owner expires.
+func (s *secured) expiresAt() int64 {
+	first := int64(-1)
+	for _, rr := range s.sigs {
+		if e := int64(rr.(*mdns.RRSIG).Expiration); first < 0 || e < first {
+			first = e
+		}
+	}
+	return first
+}
+
+// earliest is the first expiration of a signature in the chain.
+func (sg *signing) earliest() int64 {
+	first := int64(-1)
+	for _, s := range sg.owners {
+		if e := s.expiresAt(); first < 0 || e < first {
+			first = e
+		}
+	}
+	return first
+}
+
+// dueOwners picks at most n owners whose signatures are due, the
+// earliest to expire first.
+func (sg *signing) dueOwners(now time.Time, n int) map[string]bool {
+	limit := now.Add(sigRefresh).Unix()
+	type due struct {
+		name string
+		exp  int64
+	}
+	var all []due
+	for name, s := range sg.owners {
+		if e := s.expiresAt(); e < limit {
+			all = append(all, due{name, e})
+		}
+	}
+	if len(all) > n {
+		slices.SortFunc(all, func(a, b due) int { return cmp.Compare(a.exp, b.exp) })
+		all = all[:n]
+	}
+	out := make(map[string]bool, len(all))
+	for _, d := range all {
+		out[d.name] = true
+	}
+	return out
 }
 
 // signSOA signs the zone's SOA after version gave it its serial, and adds

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -298,5 +299,86 @@ func BenchmarkRebuildSigned(b *testing.B) {
 			b.Fatal(err)
 		}
 		prev = next
+	}
+}
+
+// The UDP fast path gives DO queries to a signed zone the full path's
+// answers, from the cache the second time; names under a wildcard, whose
+// proofs differ from name to name, take the full path.
+func TestFastPathSigned(t *testing.T) {
+	snap, err := Build(signedSource(t), nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(Config{})
+	src := netip.MustParseAddr("192.0.2.1")
+	for _, name := range []string{"front.example.org.", "WWW.example.org.", "nope.example.org.", "b.deep.example.org.",
+		"anyone.users.example.org.", "deeper.sub.example.org.", "example.org.", reverse("2001:db8:1:1ff::abcd"), "6.100.51.198.in-addr.arpa."} {
+		for _, qt := range []uint16{mdns.TypeA, mdns.TypeTXT, mdns.TypePTR, mdns.TypeDNSKEY, mdns.TypeNSEC} {
+			req := new(mdns.Msg)
+			req.SetQuestion(name, qt)
+			req.SetEdns0(1232, true)
+			pkt, _ := req.Pack()
+			full := s.respond(snap, req, src, "", false)
+			if !full.IsEdns0().Do() {
+				t.Fatalf("%s: DO bit not echoed", name)
+			}
+			fullPkt, _ := full.Pack()
+			var want mdns.Msg
+			want.Unpack(fullPkt)
+			for range 2 {
+				out, _ := s.fast(snap, pkt, nil, nil, src)
+				if out == nil {
+					continue
+				}
+				var got mdns.Msg
+				if err := got.Unpack(out); err != nil {
+					t.Fatal(err)
+				}
+				g := strings.ToLower(fmt.Sprint(rrStrings(got.Answer), rrStrings(got.Ns), got.Rcode))
+				w := strings.ToLower(fmt.Sprint(rrStrings(want.Answer), rrStrings(want.Ns), want.Rcode))
+				if g != w {
+					t.Fatalf("%s %s:\nfast %s\nfull %s", name, mdns.TypeToString[qt], g, w)
+				}
+			}
+		}
+	}
+}
+
+// A zone larger than a batch is renewed over several builds, each a small
+// IXFR step, and validates throughout.
+func TestRollingResign(t *testing.T) {
+	start := time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
+	src := isp(600) // 1,200 forward names: several batches
+	src.ZoneKey = testKeys(t)
+	prev, err := Build(src, nil, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := start.Add(7*24*time.Hour + time.Hour)
+	if !prev.SigningDue(now) {
+		t.Fatal("not due after seven days")
+	}
+	builds := 0
+	for ; prev.SigningDue(now) && builds < 20; builds++ {
+		next, err := Build(src, prev, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		z, pz := next.Zone("example.org"), prev.Zone("example.org")
+		if z.Serial() != pz.Serial() {
+			checkDelta(t, pz, z)
+			if len(z.Journal()) == 0 {
+				t.Errorf("build %d: a renewal step left no journal for IXFR", builds)
+			}
+		}
+		prev = next
+		now = now.Add(time.Minute)
+	}
+	if builds < 2 || builds > 8 {
+		t.Errorf("renewed in %d builds", builds)
+	}
+	for _, o := range prev.Origins() {
+		kzonecheckSigned(t, prev.Zone(o), start.Add(15*24*time.Hour))
 	}
 }

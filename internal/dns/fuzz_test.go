@@ -45,7 +45,8 @@ func FuzzRespond(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 0x0c, 0, 1, 0, 1}, false) // compression loop
 	f.Add([]byte{}, false)
 
-	snap, err := Build(testSource(), nil, time.Now())
+	// Signed, so that DO queries go through the DNSSEC answers too.
+	snap, err := Build(signedSource(f), nil, time.Now())
 	if err != nil {
 		f.Fatal(err)
 	}
