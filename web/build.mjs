@@ -1,8 +1,13 @@
 // build.mjs copies the chart library's distributed files from the pinned
 // npm package (package-lock.json, installed by `npm ci`) into the directory
-// given as argument, which internal/web embeds. A plain copy keeps the
-// build byte-for-byte reproducible: internal/web's TestChartAssetsReproducible
-// rebuilds into a temporary directory and compares.
+// given as argument (`npm run build`: internal/web/static/chart, embedded
+// and served under /static/). A plain copy keeps the build byte-for-byte
+// reproducible: internal/web's TestChartAssetsReproducible rebuilds into a
+// temporary directory and compares.
+//
+// uPlot was chosen for being small (51 kB minified, no dependency), drawing
+// daily series on a canvas quickly even on a phone, and being MIT-licensed;
+// Chart.js is four times its size for features these pages do not use.
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";

@@ -120,6 +120,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, with ...Opti
 	if a.dns != nil {
 		opts.DNS = a.dns
 	}
+	opts.Mailer = memberMailerOf(a.notify)
+	opts.MemberNotices = a.memberNotices
 	a.web = web.New(opts)
 	if err := a.listen(); err != nil {
 		a.Close()

@@ -62,6 +62,9 @@ a NAS), prints what to try, and deletes the database when stopped.`,
 		if _, err := demo.Seed(ctx, a.Registry()); err != nil {
 			return fmt.Errorf("fill the demo registry: %w", err)
 		}
+		if _, err := demo.SeedUsage(ctx, a.Registry(), a.Store()); err != nil {
+			return err
+		}
 		token, err := demoToken(ctx, a.Registry())
 		if err != nil {
 			return err
@@ -144,7 +147,8 @@ func printDemo(ctx context.Context, w io.Writer, a *app.App, cfg *config.Config,
 	fmt.Fprintf(w, "  API       %s/api/v1/   token: %s\n", base, token)
 	fmt.Fprintf(w, "  OpenAPI   %s/api/v1/openapi.json\n", base)
 	fmt.Fprintf(w, "  health    %s/healthz   metrics: %s/metrics\n", base, base)
-	fmt.Fprintf(w, "  socket    %s   (the maillon CLI uses it, no token needed)\n\n", cfg.Listen.Socket)
+	fmt.Fprintf(w, "  socket    %s   (the maillon CLI uses it, no token needed)\n", cfg.Listen.Socket)
+	fmt.Fprintf(w, "  member    %s/member/   log in as %s, password %s (90 days of usage)\n\n", base, demo.Login, demo.Password)
 	fmt.Fprintf(w, "  subscriber demo1@DEMO, password demo1-password, addresses:")
 	for _, ad := range demo1.Addresses {
 		fmt.Fprintf(w, " %s", ad.Block)

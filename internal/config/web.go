@@ -21,6 +21,10 @@ type Web struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
 	// believed when rate-limiting logins per client address.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// PublicURL is maillon's address as browsers reach it
+	// (https://maillon.example.org), for the login links mailed to
+	// members; empty turns the emailed login off.
+	PublicURL string `yaml:"public_url"`
 	// OIDC is single sign-on for admins; empty Issuer turns it off.
 	OIDC OIDC `yaml:"oidc"`
 }
@@ -55,6 +59,7 @@ func (o OIDC) Enabled() bool { return o.Issuer != "" }
 
 func (w *Web) applyEnv(lookup func(string) (string, bool)) error {
 	for k, p := range map[string]*string{
+		"MAILLON_WEB_PUBLIC_URL":         &w.PublicURL,
 		"MAILLON_WEB_OIDC_ISSUER":        &w.OIDC.Issuer,
 		"MAILLON_WEB_OIDC_CLIENT_ID":     &w.OIDC.ClientID,
 		"MAILLON_WEB_OIDC_CLIENT_SECRET": &w.OIDC.ClientSecret,
@@ -91,6 +96,11 @@ func (w *Web) validate() error {
 			if _, err := netip.ParseAddr(p); err != nil {
 				return fmt.Errorf("web.trusted_proxies: %q is not an address or prefix", p)
 			}
+		}
+	}
+	if w.PublicURL != "" {
+		if u, err := url.Parse(w.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("web.public_url: %q is not an http(s) URL", w.PublicURL)
 		}
 	}
 	o := w.OIDC

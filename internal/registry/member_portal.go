@@ -67,8 +67,9 @@ type memberPortalWriter interface {
 	DeleteLoginLinks(ctx context.Context, expiredBefore time.Time) error
 }
 
-// MemberActor is the actor of a change a member makes on their own pages.
-func MemberActor(m Member) Actor { return Actor{Name: fmt.Sprintf("member:%d", m.ID)} }
+// MemberActor is the actor of a change a member makes on their own pages
+// (the web session's Actor says the same).
+func MemberActor(m Member) Actor { return Actor{Name: "member:" + m.Email} }
 
 // memberMayLogIn refuses archived members: their data stays for the
 // records, their access does not.

@@ -162,6 +162,8 @@ var PeerPackages = map[string]string{
 	"ssh-agent":  "openssh-client",
 	"ssh-add":    "openssh-client",
 	"chromium":   "chromium",
+	"node":       "nodejs",
+	"npm":        "npm",
 	"psql":       "postgresql-client",
 	"initdb":     "postgresql",
 	"pg_ctl":     "postgresql",

@@ -67,6 +67,7 @@ type Registry interface {
 
 	uiRegistry
 	passwordRegistry
+	memberRegistry
 }
 
 // Importer loads a CSV file of the given kind ("members",
@@ -92,6 +93,11 @@ type Options struct {
 	// intake, ...) by ServeMux pattern; web never imports those packages,
 	// app composes them here. Each handler does its own authentication.
 	Mount map[string]http.Handler
+	// Mailer sends members their login links; nil turns that login off.
+	Mailer Mailer
+	// MemberNotices lists the maintenance and incidents that affect a
+	// member, for their page; nil leaves that section out.
+	MemberNotices MemberNotices
 	// Health reports whether the daemon can serve (database reachable).
 	Health  func(ctx context.Context) error
 	Metrics *prometheus.Registry
