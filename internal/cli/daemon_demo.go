@@ -144,11 +144,11 @@ func printDemo(ctx context.Context, w io.Writer, a *app.App, cfg *config.Config,
 	if err := demoWeb(ctx, w, reg, base); err != nil {
 		return err
 	}
+	fmt.Fprintf(w, "  member    %s/member/   %s / %s   (a line's login and password; 90 days of usage)\n", base, demo.Login, demo.Password)
 	fmt.Fprintf(w, "  API       %s/api/v1/   token: %s\n", base, token)
 	fmt.Fprintf(w, "  OpenAPI   %s/api/v1/openapi.json\n", base)
 	fmt.Fprintf(w, "  health    %s/healthz   metrics: %s/metrics\n", base, base)
-	fmt.Fprintf(w, "  socket    %s   (the maillon CLI uses it, no token needed)\n", cfg.Listen.Socket)
-	fmt.Fprintf(w, "  member    %s/member/   log in as %s, password %s (90 days of usage)\n\n", base, demo.Login, demo.Password)
+	fmt.Fprintf(w, "  socket    %s   (the maillon CLI uses it, no token needed)\n\n", cfg.Listen.Socket)
 	fmt.Fprintf(w, "  subscriber demo1@DEMO, password demo1-password, addresses:")
 	for _, ad := range demo1.Addresses {
 		fmt.Fprintf(w, " %s", ad.Block)
