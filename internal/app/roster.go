@@ -2,7 +2,11 @@ package app
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"maillon/internal/config"
 	"maillon/internal/registry"
@@ -38,7 +42,55 @@ func (a *App) newRoster() *roster.Service {
 	if cfg.Renewal != "" && cfg.PublicURL == "" && a.cfg.CA.PublicURL == "" {
 		a.log.Warn("roster links use the listen address: set roster.public_url to where admins reach maillon", "listen", a.cfg.Listen.HTTP)
 	}
-	return roster.New(a.reg, opt)
+	ro := roster.New(a.reg, opt)
+	a.metrics.MustRegister(rosterMetrics{ro, a.log})
+	return ro
+}
+
+// Roster metrics: who is still to answer and by when, so an alert can
+// say "two technical officers lose their title tomorrow".
+var (
+	rosterRequestsDesc = prometheus.NewDesc("maillon_roster_requests",
+		"Admins asked in the open roster campaign, by state (pending, kept, stepped-down, removed).", []string{"state"}, nil)
+	rosterDeadlineDesc = prometheus.NewDesc("maillon_roster_deadline_timestamp_seconds",
+		"When a pending admin of the open roster campaign loses their title (Unix time).", []string{"admin"}, nil)
+)
+
+type rosterMetrics struct {
+	ro  *roster.Service
+	log *slog.Logger
+}
+
+func (m rosterMetrics) Describe(ch chan<- *prometheus.Desc) {
+	ch <- rosterRequestsDesc
+	ch <- rosterDeadlineDesc
+}
+
+func (m rosterMetrics) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	camp, err := m.ro.Status(ctx)
+	if errors.Is(err, registry.ErrNotFound) {
+		return
+	}
+	if err != nil {
+		m.log.Warn("roster metrics unavailable", "err", err)
+		ch <- prometheus.NewInvalidMetric(rosterRequestsDesc, err)
+		return
+	}
+	if camp.State != registry.CampaignOpen {
+		return
+	}
+	count := map[string]int{registry.RosterPending: 0, registry.RosterKept: 0, registry.RosterSteppedDown: 0, registry.RosterRemoved: 0}
+	for _, r := range camp.Requests {
+		count[r.State]++
+		if r.State == registry.RosterPending && r.ExpiresAt != nil {
+			ch <- prometheus.MustNewConstMetric(rosterDeadlineDesc, prometheus.GaugeValue, float64(r.ExpiresAt.Unix()), r.AdminName)
+		}
+	}
+	for state, n := range count {
+		ch <- prometheus.MustNewConstMetric(rosterRequestsDesc, prometheus.GaugeValue, float64(n), state)
+	}
 }
 
 // rosterLinkBase is where the links of the mails point.
@@ -53,7 +105,8 @@ func (a *App) rosterLinkBase() string {
 }
 
 // rosterWeb is the roster as the web layer sees it: a campaign started
-// from the CLI has its mails sent at once rather than at the next tick.
+// from the CLI has its mails sent at once, and the other admins hear of
+// someone stepping down at once, rather than at the next tick.
 type rosterWeb struct {
 	*roster.Service
 	kick func()
@@ -65,4 +118,20 @@ func (r rosterWeb) Start(ctx context.Context, a registry.Actor) (registry.Roster
 		r.kick()
 	}
 	return c, err
+}
+
+func (r rosterWeb) Answer(ctx context.Context, a registry.Actor, adminID int64, keep bool) (registry.RosterRequest, error) {
+	req, err := r.Service.Answer(ctx, a, adminID, keep)
+	if err == nil && !keep {
+		r.kick()
+	}
+	return req, err
+}
+
+func (r rosterWeb) AnswerToken(ctx context.Context, token string, keep bool) (registry.RosterRequest, error) {
+	req, err := r.Service.AnswerToken(ctx, token, keep)
+	if err == nil && !keep {
+		r.kick()
+	}
+	return req, err
 }

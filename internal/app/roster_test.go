@@ -104,6 +104,17 @@ func (b *browser) page(method, link string, form url.Values) (int, string) {
 	return resp.StatusCode, string(out)
 }
 
+func metricsText(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
 var linkRE = regexp.MustCompile(`http://\S+/roster/confirm/mlr_[A-Za-z0-9_-]+`)
 
 // TestRosterRenewal runs a year of roster on a simulated clock against a
@@ -171,6 +182,11 @@ func TestRosterRenewal(t *testing.T) {
 				t.Fatalf("links = %v", links)
 			}
 
+			if m := metricsText(t, d.base); !strings.Contains(m, `maillon_roster_requests{state="pending"} 3`) ||
+				!strings.Contains(m, `maillon_roster_deadline_timestamp_seconds{admin="bob"} 1.80031683e+09`) {
+				t.Fatalf("roster metrics:\n%s", m)
+			}
+
 			// Ada's link: looking (twice, as a mail client prefetching
 			// would) answers nothing; the form keeps her title; the link
 			// then works no more.
@@ -223,12 +239,14 @@ func TestRosterRenewal(t *testing.T) {
 				t.Fatalf("second campaign while one is open = %d", code)
 			}
 
-			// A restart in the middle: nobody is mailed twice, Cy's
-			// departure is told, and Bob's deadline is still there.
+			// The others hear of Cy's departure at once.
+			smtp.Wait(t, 4)
+
+			// A restart in the middle: nobody is mailed twice, and Bob's
+			// deadline is still there.
 			stop()
 			d2, _ := runOn(t, cfg, clock)
 			d2.token = d.token
-			smtp.Wait(t, 4)
 			clock.Set(time.Date(2027, 1, 19, 0, 1, 0, 0, time.UTC))
 			mails = smtp.Wait(t, 5)
 			var subjects []string
@@ -314,13 +332,7 @@ func TestRosterRenewal(t *testing.T) {
 			if !strings.HasPrefix(last.Subject, "Your SSH certificate 1 expires on 2028-01-17") || !strings.Contains(last.Body, "maillon ca sign-user ada@example.org") {
 				t.Fatalf("reminder = %s\n%s", last.Subject, last.Body)
 			}
-			resp, err = http.Get(d2.base + "/metrics")
-			if err != nil {
-				t.Fatal(err)
-			}
-			metrics, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if !strings.Contains(string(metrics), `maillon_ssh_certificate_expiry_timestamp_seconds{kind="user",serial="1",subject="ada"}`) {
+			if !strings.Contains(metricsText(t, d2.base), `maillon_ssh_certificate_expiry_timestamp_seconds{kind="user",serial="1",subject="ada"}`) {
 				t.Fatal("no expiry metric for ada's certificate")
 			}
 		})

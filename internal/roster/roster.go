@@ -243,7 +243,19 @@ func (s *Service) Link(token string) string {
 	return strings.TrimRight(base, "/") + "/roster/confirm/" + url.PathEscape(token)
 }
 
+// unit gives one claim-send-record sequence a context that a stopping
+// daemon does not cancel (only a timeout ends it): a mail that went out
+// but was not recorded would go out again after a restart.
+func unit(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+}
+
 func (s *Service) mailRequest(ctx context.Context, camp registry.RosterCampaign, r registry.RosterRequest) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	ctx, cancel := unit(ctx)
+	defer cancel()
 	token, claimed, err := s.reg.ClaimRosterMail(ctx, r.ID, s.opt.Retry)
 	if registry.IsNotDue(err) {
 		return nil
@@ -301,6 +313,11 @@ From a machine where you use the maillon CLI, "maillon roster confirm"
 // tellOthers mails every other admin who still holds a role that someone
 // left the roster.
 func (s *Service) tellOthers(ctx context.Context, r registry.RosterRequest) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	ctx, cancel := unit(ctx)
+	defer cancel()
 	r, err := s.reg.ClaimRosterNotice(ctx, r.ID, s.opt.Retry)
 	if registry.IsNotDue(err) {
 		return nil
@@ -419,29 +436,38 @@ func (s *Service) remind(ctx context.Context, now time.Time) error {
 	}
 	var errs []error
 	for _, c := range due {
-		cert, admin, err := s.reg.ClaimCertReminder(ctx, c.Serial, s.opt.Retry)
-		if registry.IsNotDue(err) {
-			continue
-		}
-		if err != nil {
+		if err := s.remindOne(ctx, c); err != nil {
 			errs = append(errs, err)
-			continue
 		}
-		if err := s.opt.Mail.Send(ctx, notify.Message{
-			To:      []string{admin.Email},
-			Subject: fmt.Sprintf("Your SSH certificate %d expires on %s", cert.Serial, day(cert.ValidBefore)),
-			Text:    reminderText(admin, cert),
-		}); err != nil {
-			errs = append(errs, fmt.Errorf("reminder of certificate %d to %s: %w", cert.Serial, admin.Name, err))
-			continue
-		}
-		if err := s.reg.RecordCertReminder(ctx, cert.Serial, admin.Email); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		s.opt.Log.Info("certificate expiry reminder sent", "serial", cert.Serial, "admin", admin.Name, "expires", cert.ValidBefore)
 	}
 	return errors.Join(errs...)
+}
+
+func (s *Service) remindOne(ctx context.Context, c registry.Certificate) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	ctx, cancel := unit(ctx)
+	defer cancel()
+	cert, admin, err := s.reg.ClaimCertReminder(ctx, c.Serial, s.opt.Retry)
+	if registry.IsNotDue(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.opt.Mail.Send(ctx, notify.Message{
+		To:      []string{admin.Email},
+		Subject: fmt.Sprintf("Your SSH certificate %d expires on %s", cert.Serial, day(cert.ValidBefore)),
+		Text:    reminderText(admin, cert),
+	}); err != nil {
+		return fmt.Errorf("reminder of certificate %d to %s: %w", cert.Serial, admin.Name, err)
+	}
+	if err := s.reg.RecordCertReminder(ctx, cert.Serial, admin.Email); err != nil {
+		return err
+	}
+	s.opt.Log.Info("certificate expiry reminder sent", "serial", cert.Serial, "admin", admin.Name, "expires", cert.ValidBefore)
+	return nil
 }
 
 func superseded(c registry.Certificate, active []registry.Certificate) bool {
