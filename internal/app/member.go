@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"slices"
 	"strings"
 
 	"maillon/internal/notify"
@@ -31,15 +30,14 @@ func memberMailerOf(n *notify.Notifier) web.Mailer {
 
 // memberNotices lists, for a member's page, the maintenance not over yet
 // and the incidents not resolved that affect one of their lines, computed
-// the way the status page picks whom to email (status.AffectedMembers).
+// the way the status page picks whom to email (status.MemberAffected).
 func (a *App) memberNotices(ctx context.Context, memberID int64) ([]web.MemberNotice, error) {
 	now := a.reg.Now()
 	var out []web.MemberNotice
 	url := strings.TrimRight(a.cfg.Status.PublicURL, "/")
 	err := a.reg.Read(ctx, func(r registry.Reader) error {
 		affects := func(components []int64) (bool, error) {
-			ms, err := status.AffectedMembers(ctx, r, components)
-			return slices.ContainsFunc(ms, func(m registry.Member) bool { return m.ID == memberID }), err
+			return status.MemberAffected(ctx, r, memberID, components)
 		}
 		maint, err := r.ListMaintenance(ctx, now)
 		if err != nil {
