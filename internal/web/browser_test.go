@@ -31,6 +31,12 @@ import (
 func TestBrowser(t *testing.T) {
 	chromium := testenv.LookPath(t, "chromium")
 	node := testenv.LookPath(t, "node")
+	// playwright-core 1.65 needs Node.js 20 (Debian 12's nodejs is 18).
+	if v, err := exec.Command(node, "-p", "process.versions.node.split('.')[0]").Output(); err != nil {
+		t.Fatalf("node: %v", err)
+	} else if major, _ := strconv.Atoi(strings.TrimSpace(string(v))); major < 20 {
+		testenv.Unavailable(t, "Node.js %s is too old for playwright-core (20 or later)", strings.TrimSpace(string(v)))
+	}
 	e2e, err := filepath.Abs("../../e2e")
 	if err != nil {
 		t.Fatal(err)
