@@ -239,6 +239,9 @@ func (s *Service) FindAdminByEmail(ctx context.Context, email string) (Admin, er
 	return out, err
 }
 
+// NewRandom is 256 random bits, URL-safe: state and nonce values.
+func NewRandom() string { return randomString(32) }
+
 func randomString(n int) string {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {

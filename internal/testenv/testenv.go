@@ -169,6 +169,7 @@ var PeerPackages = map[string]string{
 	"pg_ctl":     "postgresql",
 	"postgres":   "postgresql",
 	"pgbouncer":  "pgbouncer",
+	"plackup":    "libplack-perl",
 }
 
 // extraDirs returns the directories searched after $PATH: the sbin

@@ -139,7 +139,8 @@ type loginData struct {
 	Login string
 	Next  string
 	Error string // message key
-	Wait  int    // minutes to wait, with error.locked
+	Wait  int    // minutes to wait, with login.locked
+	Who   string // what single sign-on said, with login.sso_*
 	OIDC  string // the single sign-on button's label; empty when off
 }
 

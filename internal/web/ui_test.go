@@ -17,6 +17,7 @@ import (
 
 	"maillon/internal/app"
 	"maillon/internal/app/apptest"
+	"maillon/internal/config"
 	"maillon/internal/registry"
 	"maillon/internal/web"
 )
@@ -51,16 +52,24 @@ type uiEnv struct {
 
 const adminPassword = "correct horse battery"
 
-func newUIEnv(t *testing.T) *uiEnv {
+func newUIEnv(t *testing.T) *uiEnv { return newUIEnvWith(t, nil) }
+
+// newUIEnvWith lets a test change the web configuration, knowing the
+// address the interface will be served at.
+func newUIEnvWith(t *testing.T, configure func(base string, w *config.Web)) *uiEnv {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := app.LoopbackConfig(dir, filepath.Join(dir, "maillon.db"))
 	cfg.DNS.Listen = ""
 	a := apptest.Run(t, cfg)
 	c := &clock{t: time.Now().UTC()}
-	h := web.New(web.Options{Registry: a.Registry(), Accounting: a.Store(), Web: &cfg.Web, Now: c.Now,
+	srv := httptest.NewUnstartedServer(nil)
+	if configure != nil {
+		configure("http://"+srv.Listener.Addr().String(), &cfg.Web)
+	}
+	srv.Config.Handler = web.New(web.Options{Registry: a.Registry(), Accounting: a.Store(), Web: &cfg.Web, Now: c.Now,
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	srv := httptest.NewServer(h)
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return &uiEnv{t: t, app: a, reg: a.Registry(), clock: c, srv: srv}
 }
