@@ -27,6 +27,7 @@ import (
 	"maillon/internal/registry"
 	"maillon/internal/roster"
 	"maillon/internal/secret"
+	"maillon/internal/status"
 	"maillon/internal/store"
 	"maillon/internal/web"
 )
@@ -51,6 +52,7 @@ type App struct {
 	clock    Clock
 	sched    *scheduler
 	roster   *roster.Service
+	status   *status.Service
 }
 
 // New opens the database (migrating it) and binds the listeners, so that
@@ -99,6 +101,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, with ...Opti
 	a.sched = newScheduler(a.clock, schedulerInterval, log)
 	a.roster = a.newRoster()
 	a.sched.add("roster", a.roster.Tick)
+	if a.status, err = a.newStatus(); err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.sched.add("status", func(ctx context.Context, _ time.Time) error { return a.status.Tick(ctx) })
 	// The DNS server is made before the web layer, which exports its zones.
 	if a.dns, err = a.newDNS(); err != nil {
 		st.Close()
@@ -122,6 +129,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, with ...Opti
 	}
 	opts.Mailer = memberMailerOf(a.notify)
 	opts.MemberNotices = a.memberNotices
+	opts.Status = statusAdmin{a.reg}
+	opts.Mount = mount(opts.Mount, a.status.Mounts())
 	a.web = web.New(opts)
 	if err := a.listen(); err != nil {
 		a.Close()
@@ -240,6 +249,7 @@ func (a *App) Run(ctx context.Context) error {
 		a.log.Info("DNS listening", "addr", a.DNSAddr())
 	}
 	g.Go(func() error { return a.ca.run(ctx) })
+	g.Go(func() error { return a.status.Run(ctx) })
 	g.Go(func() error { return a.sched.run(ctx) })
 	g.Go(func() error {
 		<-ctx.Done()

@@ -36,6 +36,7 @@ a NAS), prints what to try, and deletes the database when stopped.`,
 	radiusAuth := cmd.Flags().String("radius-auth", "127.0.0.1:1812", "RADIUS authentication listen address (empty: off)")
 	radiusAcct := cmd.Flags().String("radius-acct", "127.0.0.1:1813", "RADIUS accounting listen address (empty: off)")
 	dnsAddr := cmd.Flags().String("dns", "127.0.0.1:5353", "DNS listen address, UDP and TCP (empty: off)")
+	smtp := cmd.Flags().String("smtp", "", "SMTP server (host:port, no TLS) the demo mails through, e.g. the status page's announcements (empty: off)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		dir, err := os.MkdirTemp("", "maillon-demo-")
 		if err != nil {
@@ -52,6 +53,13 @@ a NAS), prints what to try, and deletes the database when stopped.`,
 		cfg.RADIUS.Auth, cfg.RADIUS.Acct = *radiusAuth, *radiusAcct
 		cfg.RADIUS.SpoolDir = filepath.Join(dir, "radius-spool")
 		cfg.DNS = demoDNS(*dnsAddr)
+		cfg.Status.Title = "Demo ISP"
+		if *httpAddr != "" {
+			cfg.Status.PublicURL = "http://" + *httpAddr + "/status"
+		}
+		if *smtp != "" {
+			cfg.Notify.Email = config.Email{SMTP: *smtp, From: "maillon demo <noc@" + strings.TrimSuffix(demo.Domain, ".") + ">", TLS: "none"}
+		}
 		cfg.Log.Level = "warn"
 		ctx := cmd.Context()
 		a, err := app.New(ctx, cfg, newLogger(cfg, cmd.ErrOrStderr()))
@@ -148,6 +156,7 @@ func printDemo(ctx context.Context, w io.Writer, a *app.App, cfg *config.Config,
 	fmt.Fprintf(w, "  API       %s/api/v1/   token: %s\n", base, token)
 	fmt.Fprintf(w, "  OpenAPI   %s/api/v1/openapi.json\n", base)
 	fmt.Fprintf(w, "  health    %s/healthz   metrics: %s/metrics\n", base, base)
+	fmt.Fprintf(w, "  status    %s/status   (public status page; feeds %s/status/feed.atom, %s/status/calendar.ics)\n", base, base, base)
 	fmt.Fprintf(w, "  socket    %s   (the maillon CLI uses it, no token needed)\n\n", cfg.Listen.Socket)
 	fmt.Fprintf(w, "  subscriber demo1@DEMO, password demo1-password, addresses:")
 	for _, ad := range demo1.Addresses {
@@ -174,6 +183,8 @@ func printDemo(ctx context.Context, w io.Writer, a *app.App, cfg *config.Config,
 		"maillon%s member add --name \"Ada Lovelace\" --email ada@example.org --period 2026-01-01:",
 		"maillon%s subscription add --member ada@example.org --kind ppp --login ada@DEMO --generate-password",
 		"maillon%s prefix list",
+		"maillon%s incident list",
+		"maillon%s maintenance recipients --component \"Internet — Résidence Fleming\"",
 	} {
 		fmt.Fprintf(w, "  "+c+"\n", sock)
 	}

@@ -132,11 +132,15 @@ its local unix socket (no token needed), or over HTTP with --url and --token.`,
 		if e.name == "admin" {
 			cmd.AddCommand(adminPasswordCmd(s))
 		}
+		if e.name == "member" {
+			cmd.AddCommand(memberLanguageCmd(s))
+		}
 		root.AddCommand(cmd)
 	}
 	root.AddCommand(importCmd(s), auditCmd(s), usageCmd(s), sessionCmd(s), dnsCmd(s), caCmd(s))
 	root.AddCommand(journalCmd(s), agentCmd(s))
 	root.AddCommand(rosterCmd(s))
+	root.AddCommand(incidentCmd(s), maintenanceCmd(s))
 	return root
 }
 

@@ -126,6 +126,9 @@ func Seed(ctx context.Context, reg *registry.Service) (Summary, error) {
 	if err != nil {
 		return Summary{}, fmt.Errorf("demo: %w", err)
 	}
+	if err := seedStatus(ctx, reg); err != nil {
+		return Summary{}, fmt.Errorf("demo: %w", err)
+	}
 	return g.sum, nil
 }
 

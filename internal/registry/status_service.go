@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/mail"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -32,7 +33,7 @@ var components = entity[Component, ComponentInput]{
 		if in.Targets != nil {
 			obj.Targets = nil
 			for _, s := range *in.Targets {
-				t, err := ParseTarget(s)
+				t, err := c.resolveTarget(s)
 				if err != nil {
 					return err
 				}
@@ -84,6 +85,55 @@ var components = entity[Component, ComponentInput]{
 		}
 		return nil
 	},
+}
+
+// resolveTarget reads a target, the object named by id or by name
+// ("site:Fleming", "host:sw-fleming-1", "nas:vpn1").
+func (c *change) resolveTarget(s string) (Target, error) {
+	kind, ref, _ := strings.Cut(strings.TrimSpace(s), ":")
+	ref = strings.TrimSpace(ref)
+	if _, err := strconv.ParseInt(ref, 10, 64); err == nil || ref == "" {
+		return ParseTarget(s)
+	}
+	type named struct {
+		id   int64
+		name string
+	}
+	var names []named
+	switch strings.ToLower(kind) {
+	case TargetSite:
+		all, err := c.tx.ListSites(c.ctx)
+		if err != nil {
+			return Target{}, err
+		}
+		for _, x := range all {
+			names = append(names, named{x.ID, x.Name})
+		}
+	case TargetHost:
+		all, err := c.tx.ListHosts(c.ctx, ListOptions{})
+		if err != nil {
+			return Target{}, err
+		}
+		for _, x := range all {
+			names = append(names, named{x.ID, x.Name})
+		}
+	case TargetNAS:
+		all, err := c.tx.ListNAS(c.ctx)
+		if err != nil {
+			return Target{}, err
+		}
+		for _, x := range all {
+			names = append(names, named{x.ID, x.Name})
+		}
+	default:
+		return ParseTarget(s)
+	}
+	for _, n := range names {
+		if strings.EqualFold(n.name, ref) {
+			return Target{Kind: strings.ToLower(kind), ID: n.id}, nil
+		}
+	}
+	return Target{}, invalid("targets", "%q: no %s named %q", s, strings.ToLower(kind), ref)
 }
 
 func orNow(t, now time.Time) time.Time {

@@ -35,7 +35,7 @@ type feedItem struct {
 }
 
 func (s *Service) host() string {
-	if u, err := url.Parse(s.opt.PublicURL); err == nil && u.Hostname() != "" {
+	if u, err := url.Parse(s.base()); err == nil && u.Hostname() != "" {
 		return u.Hostname()
 	}
 	return "maillon"
@@ -66,7 +66,7 @@ func (s *Service) feedItems(snap *snapshot, l lang) []feedItem {
 		}
 		it := feedItem{uid: fmt.Sprintf("incident-%d@%s", i.ID, s.host()), kind: "incident",
 			title: l.T("mail.incident") + " : " + i.Title + " (" + l.T("incident."+string(i.State)) + ")",
-			text:  text.String(), link: fmt.Sprintf("%s/incidents/%d", s.opt.PublicURL, i.ID),
+			text:  text.String(), link: fmt.Sprintf("%s/incidents/%d", s.base(), i.ID),
 			start: i.StartedAt, published: i.StartedAt, updated: i.StartedAt, sequence: max(len(i.Updates)-1, 0)}
 		if len(i.Updates) > 0 {
 			it.updated = i.Updates[len(i.Updates)-1].At
@@ -82,7 +82,7 @@ func (s *Service) feedItems(snap *snapshot, l lang) []feedItem {
 			text += "\n\n" + m.Description
 		}
 		it := feedItem{uid: fmt.Sprintf("maintenance-%d@%s", m.ID, s.host()), kind: "maintenance",
-			title: l.T("mail.maint.planned") + " : " + m.Title, text: text, link: s.opt.PublicURL + "#m-" + strconv.FormatInt(m.ID, 10),
+			title: l.T("mail.maint.planned") + " : " + m.Title, text: text, link: s.base() + "#m-" + strconv.FormatInt(m.ID, 10),
 			start: m.StartsAt, end: m.EndsAt, published: m.CreatedAt, updated: m.CreatedAt}
 		if m.CancelledAt != nil {
 			it.title = l.T("mail.maint.cancelled") + " : " + m.Title
@@ -142,9 +142,9 @@ func (s *Service) Atom(ctx context.Context, language string) ([]byte, error) {
 		return nil, err
 	}
 	items := s.feedItems(snap, l)
-	self := s.opt.PublicURL + "/feed.atom"
+	self := s.base() + "/feed.atom"
 	f := atomFeed{Lang: l.Code(), Title: s.opt.Title + " — " + l.T("page.title"), ID: self,
-		Links:  []atomLink{{Rel: "self", Type: "application/atom+xml", Href: self}, {Rel: "alternate", Type: "text/html", Href: s.opt.PublicURL}},
+		Links:  []atomLink{{Rel: "self", Type: "application/atom+xml", Href: self}, {Rel: "alternate", Type: "text/html", Href: s.base()}},
 		Author: atomPerson{Name: s.opt.Title}, Updated: snap.now.Format(time.RFC3339)}
 	if len(items) > 0 {
 		f.Updated = items[0].updated.Format(time.RFC3339)

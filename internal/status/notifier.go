@@ -18,7 +18,6 @@ import (
 
 // How the notifier paces itself.
 const (
-	tickEvery = 30 * time.Second
 	// maxAttempts bounds the tries of one email; a relay that refuses it
 	// that many times (one tick apart) will not take it later either.
 	maxAttempts = 5
@@ -31,17 +30,16 @@ const (
 	sendBatch        = 200
 )
 
-// Run keeps the page cache fresh and, with a sender, tells members: it
-// notices maintenance starting and ending, works out who is affected by
-// each new notice, and sends what is pending. A restart resumes where it
-// stopped: what was sent is recorded and not sent again.
+// Run keeps the page cache fresh and, with a sender, tells members at
+// once of an incident or maintenance written; Tick, which the daemon's
+// scheduler calls every minute, does the rest (maintenance starting and
+// ending, retries). A restart resumes where it stopped: what was sent is
+// recorded and not sent again.
 func (s *Service) Run(ctx context.Context) error {
 	events, stop := s.reg.Events().Subscribe()
 	defer stop()
 	s.cache.enable(true)
 	defer s.cache.enable(false)
-	t := time.NewTicker(tickEvery)
-	defer t.Stop()
 	s.pass(ctx)
 	for {
 		select {
@@ -56,8 +54,6 @@ func (s *Service) Run(ctx context.Context) error {
 			case "incident", "maintenance", registry.EntityAll:
 				s.pass(ctx)
 			}
-		case <-t.C:
-			s.pass(ctx)
 		}
 	}
 }
@@ -71,7 +67,10 @@ func (s *Service) pass(ctx context.Context) {
 	}
 }
 
-// Tick runs one pass of the notifier at the registry's clock.
+// Tick runs one pass of the notifier at the registry's clock: it queues
+// the start and end of maintenance the clock reached, works out who each
+// new notice goes to, sends what is pending (with a sender) and forgets
+// unconfirmed subscriptions.
 func (s *Service) Tick(ctx context.Context) error {
 	s.mailMu.Lock()
 	defer s.mailMu.Unlock()
@@ -79,10 +78,12 @@ func (s *Service) Tick(ctx context.Context) error {
 	if err := s.noticeMaintenance(ctx); err != nil {
 		errs = append(errs, err)
 	}
-	if err := s.planNotices(ctx); err != nil {
-		errs = append(errs, err)
-	}
+	// Without email, notices wait; those still fresh when it comes on
+	// are sent then.
 	if s.opt.Sender != nil {
+		if err := s.planNotices(ctx); err != nil {
+			errs = append(errs, err)
+		}
 		if err := s.sendPending(ctx); err != nil {
 			errs = append(errs, err)
 		}
@@ -326,7 +327,7 @@ func (s *Service) verify(recipient, token string) bool {
 // without logging in.
 func (s *Service) UnsubscribeURL(recipient string, l lang) string {
 	q := url.Values{"r": {recipient}, "t": {s.sign(recipient)}, "lang": {l.Code()}}
-	return s.opt.PublicURL + "/unsubscribe?" + q.Encode()
+	return s.base() + "/unsubscribe?" + q.Encode()
 }
 
 // message writes a notice's email for one recipient.
@@ -350,7 +351,7 @@ func (s *Service) message(ev *event, d registry.Delivery, l lang, names map[int6
 		subject = fmt.Sprintf("%s : %s — %s", head, ev.inc.Title, l.T("incident."+string(ev.update.State)))
 		body = fmt.Sprintf("%s\n%s : %s — %s\n\n%s", ev.inc.Title, l.T("mail.state"), l.T("incident."+string(ev.update.State)),
 			l.Time(ev.update.At.In(loc)), ev.update.Message)
-		link = fmt.Sprintf("%s/incidents/%d?lang=%s", s.opt.PublicURL, ev.inc.ID, l.Code())
+		link = fmt.Sprintf("%s/incidents/%d?lang=%s", s.base(), ev.inc.ID, l.Code())
 	default:
 		m := ev.maint
 		from, to := l.Time(m.StartsAt.In(loc)), l.Time(m.EndsAt.In(loc))
@@ -371,7 +372,7 @@ func (s *Service) message(ev *event, d registry.Delivery, l lang, names map[int6
 		if m.Description != "" && ev.phase != "end" {
 			body += "\n\n" + m.Description
 		}
-		link = fmt.Sprintf("%s?lang=%s#m-%d", s.opt.PublicURL, l.Code(), m.ID)
+		link = fmt.Sprintf("%s?lang=%s#m-%d", s.base(), l.Code(), m.ID)
 	}
 	why := l.T("mail.why.member")
 	if strings.HasPrefix(d.Recipient, "subscriber:") {

@@ -85,7 +85,7 @@ func (s *Service) serveSubscribe(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, l, err)
 			return
 		}
-		link := s.opt.PublicURL + "/confirm?" + url.Values{"token": {token}, "lang": {mailLang.Code()}}.Encode()
+		link := s.base() + "/confirm?" + url.Values{"token": {token}, "lang": {mailLang.Code()}}.Encode()
 		msg := notify.Message{To: []string{sub.Email}, Subject: "[" + s.opt.Title + "] " + mailLang.T("mail.confirm.subj"),
 			Text: mailLang.T("mail.confirm.body", mailLang.Duration(s.opt.ConfirmWithin), link) + "\n", URL: link, Severity: "info",
 			Headers: map[string]string{"Content-Language": mailLang.Code()}}

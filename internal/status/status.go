@@ -102,8 +102,10 @@ type Options struct {
 	// Title heads the page.
 	Title string
 	// PublicURL is the page's absolute URL, without a trailing slash
-	// (".../status"): links in emails and feeds.
+	// (".../status"): links in emails and feeds. When empty, LinkBase
+	// (the daemon's own address, known once it listens) + "/status".
 	PublicURL string
+	LinkBase  func() string
 	// Language is the default language, fr or en.
 	Language string
 	// Location is the time zone times are shown in.
@@ -121,8 +123,6 @@ type Service struct {
 	reg   Registry
 	log   *slog.Logger
 	cache pageCache
-	// wake nudges the notifier when an incident or maintenance changes.
-	wake chan struct{}
 	// mailMu serialises the notifier's passes (Run and tests' Tick).
 	mailMu sync.Mutex
 }
@@ -148,13 +148,25 @@ func New(opt Options) (*Service, error) {
 		opt.ConfirmWithin = 48 * time.Hour
 	}
 	opt.PublicURL = strings.TrimSuffix(opt.PublicURL, "/")
-	if opt.PublicURL == "" {
+	if opt.PublicURL == "" && opt.LinkBase == nil {
 		return nil, errors.New("status: no public URL (status.public_url)")
 	}
 	if len(opt.LinkKey) < 16 {
 		return nil, fmt.Errorf("status: link key of %d bytes, want 16 or more", len(opt.LinkKey))
 	}
-	return &Service{opt: opt, reg: opt.Registry, log: opt.Logger, wake: make(chan struct{}, 1)}, nil
+	return &Service{opt: opt, reg: opt.Registry, log: opt.Logger}, nil
+}
+
+// SetStates gives the page monitoring's component states; call it before
+// Run.
+func (s *Service) SetStates(st States) { s.opt.States = st }
+
+// base is the page's absolute URL.
+func (s *Service) base() string {
+	if s.opt.PublicURL != "" {
+		return s.opt.PublicURL
+	}
+	return strings.TrimSuffix(s.opt.LinkBase(), "/") + "/status"
 }
 
 // Mounts are the public routes, for web.Options.Mount. None needs a login:

@@ -85,6 +85,9 @@ type Options struct {
 	DNS DNS
 	// CA serves the SSH certificate authority; nil leaves it out.
 	CA CA
+	// Status serves the status page's components, incidents and
+	// maintenance; nil leaves them out.
+	Status StatusAdmin
 	// Journal serves the interventions journal and the agents' reports;
 	// nil leaves them out.
 	Journal Journal
@@ -151,6 +154,7 @@ func New(opt Options) *Server {
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(opt.Metrics, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("GET /api/v1/openapi.json", s.openAPI)
 	s.routes()
+	s.statusRoutes()
 	s.hashSlots = make(chan struct{}, 2)
 	s.uiSetup()
 	s.rosterRoutes()
