@@ -56,7 +56,7 @@ func (s *Snapshot) answer(m *mdns.Msg, qname string, qtype uint16, udp, do bool)
 			}
 			return
 		}
-		n, synth := z.nodes[target], false
+		n, synth := z.lookup(target), false
 		owner := target // of the records, the wildcard's when synthesized
 		if n == nil {
 			encloser := z.closestEncloser(target, offs)
@@ -195,21 +195,6 @@ func (z *Zone) cutName(name string, qtype uint16) string {
 		}
 		off = next
 	}
-}
-
-// closestEncloser returns the deepest existing ancestor of a name that does
-// not exist, walking down from the apex: empty non-terminals exist for every
-// ancestor of a record, so the first name missing on the way ends the walk.
-func (z *Zone) closestEncloser(name string, offs []int) string {
-	top := len(offs) - z.labels // offs[top] starts the origin
-	enc := top
-	for i := top - 1; i >= 1; i-- {
-		if _, ok := z.nodes[name[offs[i]:]]; !ok {
-			break
-		}
-		enc = i
-	}
-	return name[offs[enc]:]
 }
 
 // addresses appends the A and AAAA records of a name in the zone (glue

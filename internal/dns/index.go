@@ -25,6 +25,7 @@ func (zb *zoneBuild) skeleton(n int) *Zone {
 		labels: mdns.CountLabel(zb.origin),
 		soa:    zb.soa,
 		nodes:  nodes,
+		names:  []string{zb.origin},
 		count:  make(map[string]entry, n),
 		notify: zb.cfg.Notify,
 		push:   zb.cfg.Push,
@@ -33,7 +34,8 @@ func (zb *zoneBuild) skeleton(n int) *Zone {
 }
 
 // clone returns a copy of z whose indexes can be patched without touching z,
-// which readers may still be using.
+// which readers may still be using (apply replaces names rather than change
+// it).
 func (z *Zone) clone() *Zone {
 	c := *z
 	c.nodes = maps.Clone(z.nodes)
@@ -51,8 +53,12 @@ type setID struct {
 // neither, a changed RRset TTL is both.
 func (z *Zone) apply(adds, dels []placed) (added, deleted []mdns.RR) {
 	before := map[setID][]mdns.RR{}
+	existed := map[string]bool{} // owners touched → whether they had a node
 	touch := func(rr mdns.RR) {
 		id := setID{rr.Header().Name, rr.Header().Rrtype}
+		if _, ok := existed[id.name]; !ok {
+			existed[id.name] = z.nodes[id.name] != nil
+		}
 		if _, ok := before[id]; !ok {
 			var old []mdns.RR
 			if n := z.nodes[id.name]; n != nil {
@@ -85,6 +91,17 @@ func (z *Zone) apply(adds, dels []placed) (added, deleted []mdns.RR) {
 		z.count[a.key] = entry{1, a.rr}
 		z.insert(a.rr)
 	}
+	var born []string
+	gone := map[string]bool{}
+	for name, had := range existed {
+		switch has := z.nodes[name] != nil; {
+		case has && !had:
+			born = append(born, name)
+		case had && !has:
+			gone[name] = true
+		}
+	}
+	z.names = mergeNames(z.names, born, gone)
 	for id, old := range before {
 		var now []mdns.RR
 		if n := z.nodes[id.name]; n != nil {
@@ -156,32 +173,6 @@ func (z *Zone) version(prev *Zone, added, deleted []mdns.RR, minSerial uint32, n
 	}
 }
 
-// parent returns the name one label up.
-func parent(name string) string {
-	next, end := mdns.NextLabel(name, 0)
-	if end {
-		return "."
-	}
-	return name[next:]
-}
-
-// ensure returns the node of a name in the zone, creating it and the empty
-// non-terminals above it, which answer NODATA rather than NXDOMAIN.
-func (z *Zone) ensure(name string) *node {
-	if n := z.nodes[name]; n != nil {
-		return n
-	}
-	n := &node{}
-	z.nodes[name] = n
-	if name != z.origin {
-		up := parent(name)
-		p := *z.ensure(up)
-		p.kids++
-		z.nodes[up] = &p
-	}
-	return n
-}
-
 // served computes the records served from an RRset's inputs: the inputs
 // themselves unless their TTLs differ, then copies at the smallest TTL
 // without duplicates.
@@ -215,9 +206,12 @@ func served(src []mdns.RR) []mdns.RR {
 }
 
 // update replaces the node of name by a copy with the RRset of type t
-// changed by f.
+// changed by f; a node left without records goes, but for the apex's.
 func (z *Zone) update(name string, t uint16, f func(src []mdns.RR) []mdns.RR) {
-	c := *z.ensure(name)
+	var c node
+	if n := z.nodes[name]; n != nil {
+		c = *n
+	}
 	wasCut := c.cut
 	c.sets = slices.Clone(c.sets)
 	i := slices.IndexFunc(c.sets, func(s rrset) bool { return s.t == t })
@@ -243,6 +237,10 @@ func (z *Zone) update(name string, t uint16, f func(src []mdns.RR) []mdns.RR) {
 	case !c.cut && wasCut:
 		z.cuts--
 	}
+	if len(c.sets) == 0 && name != z.origin {
+		delete(z.nodes, name)
+		return
+	}
 	z.nodes[name] = &c
 }
 
@@ -258,16 +256,4 @@ func (z *Zone) remove(rr mdns.RR) {
 	z.update(name, rr.Header().Rrtype, func(src []mdns.RR) []mdns.RR {
 		return slices.DeleteFunc(slices.Clone(src), func(x mdns.RR) bool { return x == rr })
 	})
-	// Prune nodes left empty and childless, up to the apex.
-	for name != z.origin {
-		n := z.nodes[name]
-		if len(n.sets) > 0 || n.kids > 0 {
-			return
-		}
-		delete(z.nodes, name)
-		name = parent(name)
-		p := *z.nodes[name]
-		p.kids--
-		z.nodes[name] = &p
-	}
 }

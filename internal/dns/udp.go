@@ -274,10 +274,14 @@ func (s *Snapshot) wildcardOf(name string, qtype uint16, buf *[257]byte) []byte 
 	var lbuf [maxLabels]int
 	offs := labelStarts(name, &lbuf)
 	z := s.findIn(name, offs)
-	if z == nil || z.nodes[name] != nil || z.cut(name, qtype) != nil || qtype == mdns.TypeANY {
+	if z == nil || z.nodes[name] != nil || qtype == mdns.TypeANY || z.cut(name, qtype) != nil {
 		return nil
 	}
-	w := append(append(buf[:0], "*."...), z.closestEncloser(name, offs)...)
+	i := z.search(name)
+	if z.hasBelowAt(i, name) {
+		return nil // an empty non-terminal: NODATA
+	}
+	w := append(append(buf[:0], "*."...), z.encloserAt(i, name, offs)...)
 	n := z.nodes[string(w)]
 	if n == nil || (n.get(mdns.TypeCNAME) != nil && qtype != mdns.TypeCNAME) {
 		return nil

@@ -30,7 +30,8 @@ type Zone struct {
 	serial  uint32
 	soa     *mdns.SOA
 	neg     *mdns.SOA        // the SOA of negative answers, TTL per RFC 2308
-	nodes   map[string]*node // lowercased owner → node; includes empty non-terminals
+	nodes   map[string]*node // lowercased owner → node, for owners with records and the apex
+	names   []string         // the nodes' owners in compareNames order: empty non-terminals (names.go)
 	count   map[string]entry // rrKey → the input record and how many inputs gave it
 	journal []Delta          // oldest first, the last one ends at serial
 	notify  []Secondary
@@ -51,7 +52,6 @@ type Delta struct {
 // successive versions of a zone, so they are copied, never changed.
 type node struct {
 	sets []rrset
-	kids int32 // child nodes: an empty node without children is removed
 	// cut marks a delegation point: NS records below the apex. Names at and
 	// under a cut are answered with a referral, and their addresses are glue.
 	cut bool
