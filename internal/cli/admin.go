@@ -83,6 +83,7 @@ func auditCmd(s *session) *cobra.Command {
 	entityNames = append(entityNames, "token", "certificate", "revoked_key")
 	entityNames = append(entityNames, "roster_campaign", "roster_request")
 	entityNames = append(entityNames, "incident", "maintenance", "member_prefs", "subscriber")
+	entityNames = append(entityNames, "journal_entry", "agent_token")
 	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "Show who changed what, newest first",

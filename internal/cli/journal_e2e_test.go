@@ -116,6 +116,14 @@ func TestJournalAgainstTheDaemon(t *testing.T) {
 			t.Errorf("journal show lacks %q:\n%s", want, show)
 		}
 	}
+	// Every entry and token is in the audit log; the token itself never.
+	audit := must("audit", "--entity", "journal_entry")
+	if strings.Count(audit, "journal_entry") != 4 || !strings.Contains(audit, "agent:gw1") {
+		t.Errorf("audit of the journal:\n%s", audit)
+	}
+	if audit := must("audit", "--entity", "agent_token", "--json"); strings.Count(audit, `"action": "create"`) != 2 || strings.Contains(audit, tok1) {
+		t.Errorf("audit of agent tokens:\n%s", audit)
+	}
 	id := regexp.MustCompile(`(?m)^(\d+) +gw2 `).FindStringSubmatch(must("journal", "token", "list"))
 	if id == nil {
 		t.Fatal("no gw2 token listed")
