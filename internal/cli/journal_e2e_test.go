@@ -91,6 +91,14 @@ func TestJournalAgainstTheDaemon(t *testing.T) {
 	if e2, created, err := agent(tok1).SendReport(ctx, rep); err != nil || created || e2.ID != e.ID {
 		t.Errorf("sent again: %+v %v %v", e2, created, err)
 	}
+	// A newer agent's report, with a field this daemon does not know,
+	// still lands.
+	var newer registry.JournalEntry
+	if err := agent(tok1).Do(ctx, "POST", "/api/v1/journal/reports", nil, map[string]any{"id": "gw1-newer", "host": "gw1",
+		"files": []map[string]any{{"path": "/etc/motd", "change": "added", "type": "file", "xattrs": "user.x"}}, "boot_id": "abc"}, &newer); err != nil ||
+		newer.Text != "1 file changed (1 added)" {
+		t.Errorf("a newer agent's report: %+v %v", newer, err)
+	}
 	var api *client.APIError
 	rep.ID = "gw2-1"
 	if _, _, err := agent(tok2).SendReport(ctx, rep); !errors.As(err, &api) || api.Status != http.StatusForbidden ||
@@ -107,7 +115,7 @@ func TestJournalAgainstTheDaemon(t *testing.T) {
 		t.Errorf("agent token reading the journal: %v", err)
 	}
 	out = must("journal", "list", "gw1", "--kind", "change-report")
-	if !regexp.MustCompile(`(?m)^\d+ .* gw1 +agent:gw1 +- +1 file changed \(1 modified\), 1 package upgraded$`).MatchString(out) || strings.Count(out, "\n") != 2 {
+	if !regexp.MustCompile(`(?m)^\d+ .* gw1 +agent:gw1 +- +1 file changed \(1 modified\), 1 package upgraded$`).MatchString(out) || strings.Count(out, "\n") != 3 {
 		t.Errorf("reports of gw1:\n%s", out)
 	}
 	show := must("journal", "show", itoa(e.ID))
@@ -118,7 +126,7 @@ func TestJournalAgainstTheDaemon(t *testing.T) {
 	}
 	// Every entry and token is in the audit log; the token itself never.
 	audit := must("audit", "--entity", "journal_entry")
-	if strings.Count(audit, "journal_entry") != 4 || !strings.Contains(audit, "agent:gw1") {
+	if strings.Count(audit, "journal_entry") != 5 || !strings.Contains(audit, "agent:gw1") {
 		t.Errorf("audit of the journal:\n%s", audit)
 	}
 	if audit := must("audit", "--entity", "agent_token", "--json"); strings.Count(audit, `"action": "create"`) != 2 || strings.Contains(audit, tok1) {

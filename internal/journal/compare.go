@@ -30,21 +30,23 @@ func (n *names) owner(uid, gid uint32) string {
 	if n.users == nil {
 		n.users, n.groups = map[uint32]string{}, map[uint32]string{}
 	}
+	// Only names found are remembered: a user created later gets its
+	// name in the next report.
 	u, ok := n.users[uid]
 	if !ok {
 		u = strconv.FormatUint(uint64(uid), 10)
 		if x, err := user.LookupId(u); err == nil {
 			u = x.Username
+			n.users[uid] = u
 		}
-		n.users[uid] = u
 	}
 	g, ok := n.groups[gid]
 	if !ok {
 		g = strconv.FormatUint(uint64(gid), 10)
 		if x, err := user.LookupGroupId(g); err == nil {
 			g = x.Name
+			n.groups[gid] = g
 		}
-		n.groups[gid] = g
 	}
 	return u + ":" + g
 }

@@ -249,8 +249,10 @@ func (s *Server) journalRoutes() {
 }
 
 func decodeReport(r *http.Request, rep *registry.ChangeReport) error {
+	// Unlike admins' requests, unknown fields are let through: agents are
+	// upgraded host by host, and a newer agent's report must still land
+	// in an older daemon's journal rather than be refused for good.
 	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxReportBody))
-	dec.DisallowUnknownFields()
 	if err := dec.Decode(rep); err != nil {
 		if errors.Is(err, io.EOF) {
 			return fmt.Errorf("empty request body: %w", errBadRequest)
