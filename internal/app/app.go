@@ -22,6 +22,7 @@ import (
 	"maillon/internal/config"
 	"maillon/internal/csvimport"
 	"maillon/internal/dns"
+	"maillon/internal/monitor"
 	"maillon/internal/notify"
 	"maillon/internal/radius"
 	"maillon/internal/registry"
@@ -53,6 +54,7 @@ type App struct {
 	sched    *scheduler
 	roster   *roster.Service
 	status   *status.Service
+	mon      *monitor.Monitor
 }
 
 // New opens the database (migrating it) and binds the listeners, so that
@@ -111,6 +113,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, with ...Opti
 		st.Close()
 		return nil, err
 	}
+	if !cfg.Monitor.Disabled {
+		if a.mon, err = a.newMonitor(key[:]); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
 	opts := web.Options{
 		Registry:   a.reg,
 		Importer:   a.importCSV,
@@ -131,6 +139,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, with ...Opti
 	opts.MemberNotices = a.memberNotices
 	opts.Status = statusAdmin{a.reg}
 	opts.Mount = mount(opts.Mount, a.status.Mounts())
+	if a.mon != nil {
+		opts.Monitor = monitorService{Service: a.reg, mon: a.mon, publicURL: cfg.Monitor.PublicURL}
+		opts.Mount = mount(opts.Mount, monitorMounts(a.mon))
+	}
 	a.web = web.New(opts)
 	if err := a.listen(); err != nil {
 		a.Close()
@@ -251,6 +263,9 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { return a.ca.run(ctx) })
 	g.Go(func() error { return a.status.Run(ctx) })
 	g.Go(func() error { return a.sched.run(ctx) })
+	if a.mon != nil {
+		g.Go(func() error { return a.runMonitor(ctx) })
+	}
 	g.Go(func() error {
 		<-ctx.Done()
 		return nil

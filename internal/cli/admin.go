@@ -84,6 +84,7 @@ func auditCmd(s *session) *cobra.Command {
 	entityNames = append(entityNames, "roster_campaign", "roster_request")
 	entityNames = append(entityNames, "incident", "maintenance", "member_prefs", "subscriber")
 	entityNames = append(entityNames, "journal_entry", "agent_token")
+	entityNames = append(entityNames, "alert", "silence")
 	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "Show who changed what, newest first",

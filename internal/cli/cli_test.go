@@ -278,7 +278,7 @@ var sample = map[kind]string{
 // the flag is meant for: a renamed Input field breaks this test, not users.
 func TestEveryFlagFitsItsInput(t *testing.T) {
 	routes := map[string]reply{}
-	for _, c := range []string{"members", "sites", "cpes", "ports", "hosts", "zones"} {
+	for _, c := range []string{"members", "sites", "cpes", "ports", "hosts", "zones", "nas"} {
 		routes["GET /api/v1/"+c+"/somewhere"] = ok(`{"id": 7}`)
 	}
 	api := newFakeAPI(t, routes)
@@ -330,7 +330,7 @@ func TestBadValuesAreOneLineAndSendNothing(t *testing.T) {
 		{[]string{"host", "add", "--monthly-cost", "12.505"}, `--monthly-cost: "12.505" has more than two decimals`},
 		{[]string{"admin", "add", "--role", "admin,boss"}, `--role: "boss" is not one of admin, technical-officer, read-only`},
 		{[]string{"member", "list", "--state", "expired"}, `--state: "expired" is not one of active, suspended, archived`},
-		{[]string{"audit", "--entity", "members"}, `--entity: "members" is not one of member, subscription, prefix, nas, site, host, port, cpe, admin, zone, record, component, token, certificate, revoked_key, roster_campaign, roster_request, incident, maintenance, member_prefs, subscriber, journal_entry, agent_token`},
+		{[]string{"audit", "--entity", "members"}, `--entity: "members" is not one of member, subscription, prefix, nas, site, host, port, cpe, admin, zone, record, check, component, token, certificate, revoked_key, roster_campaign, roster_request, incident, maintenance, member_prefs, subscriber, journal_entry, agent_token, alert, silence`},
 		{[]string{"audit", "--id", "ada@example.org"}, `--id "ada@example.org": not an id; give --entity to look it up`},
 		{[]string{"admin", "token", "revoke", "abc"}, `token id "abc" is not a number (token create prints it)`},
 	} {

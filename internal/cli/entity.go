@@ -64,6 +64,7 @@ func (e *entity) addCmd(s *session) *cobra.Command {
 
 func (e *entity) editCmd(s *session) *cobra.Command {
 	cmd := e.refCmd("edit", "Change the given fields of")
+	cmd.Aliases = []string{"update"}
 	return e.writeCmd(s, cmd, func(c *client.Client, args []string, body json.RawMessage) (json.RawMessage, error) {
 		return client.Update(s.ctx, c, client.Raw(e.path), args[0], body)
 	})
@@ -229,7 +230,7 @@ func (e *entity) showCmd(s *session) *cobra.Command {
 
 func (e *entity) removeCmd(s *session) *cobra.Command {
 	cmd := e.refCmd("remove", "Remove")
-	cmd.Aliases = []string{"rm"}
+	cmd.Aliases = []string{"rm", "delete"}
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		// Look the ref up first so that the message names what was removed
 		// (a ref like an IP says little), then remove by id so that it is

@@ -141,6 +141,7 @@ its local unix socket (no token needed), or over HTTP with --url and --token.`,
 	root.AddCommand(journalCmd(s), agentCmd(s))
 	root.AddCommand(rosterCmd(s))
 	root.AddCommand(incidentCmd(s), maintenanceCmd(s))
+	root.AddCommand(alertCmd(s), silenceCmd(s))
 	return root
 }
 

@@ -43,6 +43,9 @@ type Config struct {
 
 	// Journal says where agents' change reports are announced.
 	Journal Journal `yaml:"journal"`
+
+	// Monitor configures checks and alerting.
+	Monitor Monitor `yaml:"monitor"`
 }
 
 // DNS configures the authoritative DNS server.
@@ -250,6 +253,9 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 	if err := c.Roster.applyEnv(lookup); err != nil {
 		return err
 	}
+	if v, ok := lookup("MAILLON_MONITOR_ALERTMANAGER_TOKEN"); ok {
+		c.Monitor.Alertmanager.Token = v
+	}
 	if v, ok := lookup("MAILLON_IPAM_QUARANTINE"); ok {
 		d, err := ParseDuration(v)
 		if err != nil {
@@ -330,6 +336,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateJournal(); err != nil {
+		return err
+	}
+	if err := c.Monitor.validate(); err != nil {
 		return err
 	}
 	if n := c.RADIUS.InterimInterval; n < 0 || n > 86400 {

@@ -88,6 +88,7 @@ type Reader interface {
 	RosterReader
 	JournalReader
 	WebSessionReader
+	MonitorReader
 }
 
 // Tx reads and writes inside one transaction.
@@ -160,4 +161,5 @@ type Tx interface {
 	RosterWriter
 	JournalWriter
 	WebSessionWriter
+	MonitorWriter
 }

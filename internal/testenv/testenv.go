@@ -170,6 +170,9 @@ var PeerPackages = map[string]string{
 	"postgres":   "postgresql",
 	"pgbouncer":  "pgbouncer",
 	"plackup":    "libplack-perl",
+
+	// Monitoring.
+	"prometheus-alertmanager": "prometheus-alertmanager",
 }
 
 // extraDirs returns the directories searched after $PATH: the sbin

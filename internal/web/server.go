@@ -93,6 +93,8 @@ type Options struct {
 	Journal Journal
 	// Roster serves the roster renewal and its link page; nil leaves it out.
 	Roster Roster
+	// Monitor serves checks, alerts and silences; nil leaves them out.
+	Monitor Monitoring
 	// Mount attaches handlers of other subsystems (status page, monitoring
 	// intake, ...) by ServeMux pattern; web never imports those packages,
 	// app composes them here. Each handler does its own authentication.
