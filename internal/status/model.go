@@ -28,6 +28,47 @@ type snapshot struct {
 	monitored map[int64]State
 	// uptime is monitoring's daily history, by component.
 	uptime map[int64][]float64
+
+	// Indexes made once per snapshot: incidents and maintenance by
+	// component, and the day boundaries of the history.
+	byComponent map[int64][]*registry.Incident
+	maintOf     map[int64][]*registry.Maintenance
+	dayLoc      *time.Location
+	dayStarts   []time.Time // HistoryDays+1 boundaries, the last one now
+}
+
+// index builds the per-component lookups.
+func (snap *snapshot) index() {
+	snap.byComponent = map[int64][]*registry.Incident{}
+	for k := range snap.incidents {
+		i := &snap.incidents[k]
+		for _, id := range i.Components {
+			snap.byComponent[id] = append(snap.byComponent[id], i)
+		}
+	}
+	snap.maintOf = map[int64][]*registry.Maintenance{}
+	for k := range snap.maintenance {
+		m := &snap.maintenance[k]
+		for _, id := range m.Components {
+			snap.maintOf[id] = append(snap.maintOf[id], m)
+		}
+	}
+}
+
+// days returns the history's day boundaries in loc, oldest first.
+func (snap *snapshot) days(loc *time.Location) []time.Time {
+	if snap.dayLoc == loc && snap.dayStarts != nil {
+		return snap.dayStarts
+	}
+	now := snap.now.In(loc)
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
+	out := make([]time.Time, HistoryDays+1)
+	for d := range HistoryDays {
+		out[d] = today.AddDate(0, 0, d-HistoryDays+1)
+	}
+	out[HistoryDays] = snap.now
+	snap.dayLoc, snap.dayStarts = loc, out
+	return out
 }
 
 func (s *Service) snapshot(ctx context.Context) (*snapshot, error) {
@@ -48,6 +89,7 @@ func (s *Service) snapshot(ctx context.Context) (*snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("status page: %w", err)
 	}
+	snap.index()
 	if st := s.opt.States; st != nil {
 		for _, c := range snap.components {
 			state, ok, err := st.ComponentState(ctx, c.ID)
@@ -82,14 +124,14 @@ func impactState(i registry.Impact) State {
 // that maintenance in progress explains a check that fails.
 func (snap *snapshot) componentState(id int64) State {
 	declared := Operational
-	for _, i := range snap.incidents {
-		if i.ResolvedAt == nil && slices.Contains(i.Components, id) {
+	for _, i := range snap.byComponent[id] {
+		if i.ResolvedAt == nil {
 			declared = worst(declared, impactState(i.Impact))
 		}
 	}
 	inMaint := false
-	for _, m := range snap.maintenance {
-		if m.Phase(snap.now) == "in_progress" && slices.Contains(m.Components, id) {
+	for _, m := range snap.maintOf[id] {
+		if m.Phase(snap.now) == "in_progress" {
 			inMaint = true
 		}
 	}
@@ -122,8 +164,8 @@ func (snap *snapshot) history(c registry.Component, loc *time.Location) []float6
 	}
 	// From the incidents that made the component partially or fully down.
 	var spans []span
-	for _, i := range snap.incidents {
-		if i.Impact == registry.ImpactDegraded || !slices.Contains(i.Components, c.ID) {
+	for _, i := range snap.byComponent[c.ID] {
+		if i.Impact == registry.ImpactDegraded {
 			continue
 		}
 		end := snap.now
@@ -132,15 +174,10 @@ func (snap *snapshot) history(c registry.Component, loc *time.Location) []float6
 		}
 		spans = append(spans, span{i.StartedAt, end})
 	}
-	now := snap.now.In(loc)
-	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
+	bounds := snap.days(loc)
 	out := make([]float64, HistoryDays)
 	for d := range HistoryDays {
-		start := today.AddDate(0, 0, d-HistoryDays+1)
-		end := start.AddDate(0, 0, 1)
-		if end.After(snap.now) {
-			end = snap.now
-		}
+		start, end := bounds[d], bounds[d+1]
 		if !end.After(c.CreatedAt) || !end.After(start) {
 			out[d] = -1
 			continue
@@ -148,13 +185,15 @@ func (snap *snapshot) history(c registry.Component, loc *time.Location) []float6
 		if start.Before(c.CreatedAt) {
 			start = c.CreatedAt
 		}
+		if len(spans) == 0 {
+			out[d] = 1
+			continue
+		}
 		out[d] = 1 - downShare(start, end, spans)
 	}
 	return out
 }
 
-// downShare is the share of [from, to) that the spans cover, overlaps
-// counted once.
 // span is a stretch of time a component was down.
 type span struct{ from, to time.Time }
 
@@ -204,6 +243,8 @@ type pageView struct {
 	Zone      string
 	Detail    *incidentView // the incident page
 	Form      *formView
+	// Labels repeated for every component, translated once.
+	Labels struct{ Uptime, NoHistory, Ago, Today string }
 }
 
 type groupView struct {
@@ -216,6 +257,7 @@ type componentView struct {
 	Name        string
 	Description string
 	State       State
+	StateText   string
 	Uptime      string // "99,95 %", empty without history
 	Bar         template.CSS
 	BadDays     []string
@@ -226,7 +268,11 @@ type incidentView struct {
 	Title      string
 	Impact     registry.Impact
 	State      registry.IncidentState
+	StateText  string
+	ImpactText string
 	Resolved   bool
+	// Earlier is how many timeline entries a summary leaves out.
+	Earlier    int
 	Started    string
 	StartedISO string
 	Ended      string
@@ -235,10 +281,11 @@ type incidentView struct {
 }
 
 type updateView struct {
-	State   registry.IncidentState
-	Message string
-	At      string
-	ISO     string
+	State     registry.IncidentState
+	StateText string
+	Message   string
+	At        string
+	ISO       string
 }
 
 type maintView struct {
@@ -296,6 +343,11 @@ func (s *Service) view(snap *snapshot, l lang) *pageView {
 	loc := s.opt.Location
 	v := &pageView{L: l, Title: s.opt.Title, Base: "/status", Overall: Operational,
 		Generated: l.Time(snap.now.In(loc)), Zone: loc.String()}
+	v.Labels.Uptime, v.Labels.NoHistory, v.Labels.Ago, v.Labels.Today = l.T("uptime.label"), l.T("uptime.none"), l.T("uptime.ago"), l.T("uptime.today")
+	stateText := map[State]string{}
+	for _, st := range []State{Operational, Maintenance, Degraded, Partial, Major} {
+		stateText[st] = l.T("state." + string(st))
+	}
 	names := map[int64]string{}
 	for _, c := range snap.components {
 		names[c.ID] = c.Name
@@ -303,6 +355,7 @@ func (s *Service) view(snap *snapshot, l lang) *pageView {
 	groupAt := map[string]int{}
 	for _, c := range snap.components {
 		cv := componentView{ID: c.ID, Name: c.Name, Description: c.Description, State: snap.componentState(c.ID)}
+		cv.StateText = stateText[cv.State]
 		v.Overall = worst(v.Overall, cv.State)
 		days := snap.history(c, loc)
 		var sum, n float64
@@ -339,6 +392,8 @@ func (s *Service) view(snap *snapshot, l lang) *pageView {
 		if i.ResolvedAt == nil {
 			v.Active = append(v.Active, iv)
 		} else if snap.now.Sub(*i.ResolvedAt) < pastDays*24*time.Hour {
+			// A summary: the last entry; the incident's page has it all.
+			iv.Earlier, iv.Updates = len(iv.Updates)-1, iv.Updates[:1]
 			v.Past = append(v.Past, iv)
 		}
 	}
@@ -354,6 +409,7 @@ func (s *Service) view(snap *snapshot, l lang) *pageView {
 func (s *Service) incidentView(i registry.Incident, l lang, names map[int64]string) incidentView {
 	loc := s.opt.Location
 	iv := incidentView{ID: i.ID, Title: i.Title, Impact: i.Impact, State: i.State, Resolved: i.ResolvedAt != nil,
+		StateText: l.T("incident." + string(i.State)), ImpactText: l.T("impact." + string(i.Impact)),
 		Started: l.Time(i.StartedAt.In(loc)), StartedISO: i.StartedAt.Format(time.RFC3339)}
 	if i.ResolvedAt != nil {
 		iv.Ended = l.Time(i.ResolvedAt.In(loc))
@@ -363,7 +419,8 @@ func (s *Service) incidentView(i registry.Incident, l lang, names map[int64]stri
 	}
 	for k := len(i.Updates) - 1; k >= 0; k-- {
 		u := i.Updates[k]
-		iv.Updates = append(iv.Updates, updateView{State: u.State, Message: u.Message, At: l.Time(u.At.In(loc)), ISO: u.At.Format(time.RFC3339)})
+		iv.Updates = append(iv.Updates, updateView{State: u.State, StateText: l.T("incident." + string(u.State)), Message: u.Message,
+			At: l.Time(u.At.In(loc)), ISO: u.At.Format(time.RFC3339)})
 	}
 	return iv
 }

@@ -49,7 +49,14 @@ func (s *Service) Run(ctx context.Context) error {
 			if !ok {
 				return nil
 			}
-			s.cache.clear()
+			// Only what the page shows makes it stale: an import of
+			// thousands of members re-renders nothing.
+			switch e.Entity {
+			case "component", "incident", "maintenance", registry.EntityAll:
+				for _, c := range s.cache.invalidate() {
+					s.refresh(c)
+				}
+			}
 			switch e.Entity {
 			case "incident", "maintenance", registry.EntityAll:
 				s.pass(ctx)

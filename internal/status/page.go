@@ -62,49 +62,77 @@ type choiceView struct {
 	Checked      bool
 }
 
-// pageCache keeps rendered pages while the daemon runs: the registry
-// clears it on every change, and it ages out after cacheFor of the
-// registry's clock (monitoring states and "in progress" labels move by
-// themselves).
+// pageCache keeps rendered pages while the daemon runs. A registry change
+// or age (cacheFor of the registry's clock: monitoring states and "in
+// progress" labels move by themselves) makes an entry stale: it is then
+// rendered again in the background while requests keep getting the
+// previous body, so no request waits for a rendering except the very
+// first of each page.
 type pageCache struct {
 	mu      sync.Mutex
 	on      bool
-	entries map[string]cached
+	entries map[string]*cached
 }
 
 type cached struct {
-	body []byte
-	at   time.Time
+	body       []byte
+	at         time.Time
+	stale      bool
+	refreshing bool
+	make       func(context.Context) ([]byte, error)
 }
 
 const cacheFor = 10 * time.Second
 
-func (c *pageCache) get(key string, now time.Time) ([]byte, bool) {
+// get returns the body to serve, and whether the caller must render it
+// (nothing cached). refresh is called, outside the lock, when a stale
+// entry needs rendering again.
+func (c *pageCache) get(key string, now time.Time, refresh func(*cached)) ([]byte, bool) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	e, ok := c.entries[key]
-	if !c.on || !ok || now.Sub(e.at) >= cacheFor || now.Before(e.at) {
+	if !c.on || !ok {
+		c.mu.Unlock()
 		return nil, false
 	}
-	return e.body, true
+	body := e.body
+	due := e.stale || now.Sub(e.at) >= cacheFor || now.Before(e.at)
+	start := due && !e.refreshing
+	if start {
+		e.refreshing = true
+	}
+	c.mu.Unlock()
+	if start {
+		refresh(e)
+	}
+	return body, true
 }
 
-func (c *pageCache) put(key string, now time.Time, body []byte) {
+func (c *pageCache) put(key string, now time.Time, body []byte, make func(context.Context) ([]byte, error)) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.on {
 		return
 	}
 	if c.entries == nil {
-		c.entries = map[string]cached{}
+		c.entries = map[string]*cached{}
 	}
-	c.entries[key] = cached{body, now}
+	c.entries[key] = &cached{body: body, at: now, make: make}
 }
 
-func (c *pageCache) clear() {
+// invalidate marks every entry stale and returns them, for the caller to
+// render again at once.
+func (c *pageCache) invalidate() []*cached {
 	c.mu.Lock()
-	c.entries = nil
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	var out []*cached
+	for _, e := range c.entries {
+		e.stale = true
+		if !e.refreshing {
+			e.refreshing = true
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func (c *pageCache) enable(on bool) {
@@ -113,10 +141,28 @@ func (c *pageCache) enable(on bool) {
 	c.mu.Unlock()
 }
 
+// refresh renders an entry again in the background.
+func (s *Service) refresh(e *cached) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		now := s.reg.Now()
+		body, err := e.make(ctx)
+		s.cache.mu.Lock()
+		defer s.cache.mu.Unlock()
+		e.refreshing = false
+		if err != nil {
+			s.log.Warn("status page: rendering again failed; serving the previous one", "err", err)
+			return
+		}
+		e.body, e.at, e.stale = body, now, false
+	}()
+}
+
 // rendered serves a body from the cache or makes it.
 func (s *Service) rendered(w http.ResponseWriter, r *http.Request, key, contentType string, make func(context.Context) ([]byte, error)) {
 	now := s.reg.Now()
-	body, ok := s.cache.get(key, now)
+	body, ok := s.cache.get(key, now, s.refresh)
 	if !ok {
 		var err error
 		if body, err = make(r.Context()); err != nil {
@@ -124,7 +170,7 @@ func (s *Service) rendered(w http.ResponseWriter, r *http.Request, key, contentT
 			http.Error(w, "the status page is unavailable; try again in a minute", http.StatusServiceUnavailable)
 			return
 		}
-		s.cache.put(key, now, body)
+		s.cache.put(key, now, body, make)
 	}
 	h := w.Header()
 	h.Set("Content-Type", contentType)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -345,4 +346,68 @@ func TestComponentsJSON(t *testing.T) {
 	if !regexp.MustCompile(`"uptime_90d":0\.99`).MatchString(body) {
 		t.Errorf("no uptime for Curie: %s", body)
 	}
+}
+
+// switchable is monitoring whose verdict on every component the test sets.
+type switchable struct {
+	mu    sync.Mutex
+	state status.State
+}
+
+func (s *switchable) set(st status.State) { s.mu.Lock(); s.state = st; s.mu.Unlock() }
+func (s *switchable) ComponentState(context.Context, int64) (status.State, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state, true, nil
+}
+func (s *switchable) DailyUptime(context.Context, int64, int) ([]float64, error) { return nil, nil }
+
+// eventually polls until the page has want.
+func eventually(t *testing.T, url, want string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, _, page := get(t, url); strings.Contains(page, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the page never showed %q", want)
+		}
+	}
+}
+
+// TestPageCacheFollowsChanges: while the daemon runs, pages come from a
+// cache; a change to incidents renders them again at once, and what the
+// registry does not announce (monitoring) shows once the entry is older
+// than ten seconds of the registry's clock.
+func TestPageCacheFollowsChanges(t *testing.T) {
+	f, n := scene(t)
+	mon := &switchable{state: status.Operational}
+	f.opt.States = mon
+	f.restart()
+	ctx, cancel := context.WithCancel(f.ctx)
+	done := make(chan error, 1)
+	go func() { done <- f.svc.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	srv := f.server()
+	url := srv.URL + "/status?lang=en"
+	curie := func() string { _, _, p := get(t, url); return componentItem(t, p, "Internet — Curie residence") }
+	// Once Run enabled the cache, a change of monitoring does not show
+	// until the entry ages.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		mon.set(status.Operational)
+		curie()
+		mon.set(status.Degraded)
+		if strings.Contains(curie(), "Operational") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the page never came from the cache")
+		}
+	}
+	f.clock.Advance(11 * time.Second)
+	eventually(t, url, `<span class="badge degraded">Degraded</span>`)
+
+	must[registry.Incident](t)(f.reg.OpenIncident(f.ctx, f.admin, registry.IncidentInput{Title: ptr("VPN refuses logins"),
+		Components: &[]int64{n.vpn.ID}, Message: "Certificates expired."}))
+	eventually(t, url, "VPN refuses logins")
 }
