@@ -231,6 +231,9 @@ type StatusReader interface {
 	// ListIncidents lists incidents started since a time (zero: all),
 	// newest first, with their updates.
 	ListIncidents(ctx context.Context, since time.Time) ([]Incident, error)
+	// ListIncidentHeads is ListIncidents without the timelines (Updates
+	// empty): what a 90-day history needs.
+	ListIncidentHeads(ctx context.Context, since time.Time) ([]Incident, error)
 	GetIncidentUpdate(ctx context.Context, id int64) (IncidentUpdate, error)
 	GetMaintenance(ctx context.Context, id int64) (Maintenance, error)
 	// ListMaintenance lists maintenance ending after a time (zero: all),

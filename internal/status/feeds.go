@@ -137,7 +137,7 @@ type atomText struct {
 // Atom renders the Atom feed (RFC 4287) of incidents and maintenance.
 func (s *Service) Atom(ctx context.Context, language string) ([]byte, error) {
 	l, _ := parseLang(language)
-	snap, err := s.snapshot(ctx)
+	snap, err := s.snapshot(ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +201,7 @@ func icsFold(b *strings.Builder, line string) {
 // updated (SEQUENCE does).
 func (s *Service) Calendar(ctx context.Context, language string) ([]byte, error) {
 	l, _ := parseLang(language)
-	snap, err := s.snapshot(ctx)
+	snap, err := s.snapshot(ctx, true)
 	if err != nil {
 		return nil, err
 	}

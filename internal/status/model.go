@@ -71,7 +71,10 @@ func (snap *snapshot) days(loc *time.Location) []time.Time {
 	return out
 }
 
-func (s *Service) snapshot(ctx context.Context) (*snapshot, error) {
+// snapshot reads what a rendering needs. The page shows the timelines of
+// recent incidents only, and needs older ones for the history alone:
+// unless full (the feeds), those come without their timelines.
+func (s *Service) snapshot(ctx context.Context, full bool) (*snapshot, error) {
 	now := s.reg.Now()
 	snap := &snapshot{now: now, monitored: map[int64]State{}, uptime: map[int64][]float64{}}
 	err := s.reg.Read(ctx, func(r registry.Reader) error {
@@ -79,8 +82,32 @@ func (s *Service) snapshot(ctx context.Context) (*snapshot, error) {
 		if snap.components, err = r.ListComponents(ctx); err != nil {
 			return err
 		}
-		if snap.incidents, err = r.ListIncidents(ctx, now.AddDate(0, 0, -HistoryDays-1)); err != nil {
-			return err
+		history := now.AddDate(0, 0, -HistoryDays-1)
+		if full {
+			snap.incidents, err = r.ListIncidents(ctx, history)
+			if err != nil {
+				return err
+			}
+		} else {
+			// Incidents resolved within pastDays started at most
+			// HistoryDays before (a longer one is its own problem).
+			if snap.incidents, err = r.ListIncidents(ctx, now.AddDate(0, 0, -pastDays-1)); err != nil {
+				return err
+			}
+			heads, err := r.ListIncidentHeads(ctx, history)
+			if err != nil {
+				return err
+			}
+			have := make(map[int64]bool, len(snap.incidents))
+			for _, i := range snap.incidents {
+				have[i.ID] = true
+			}
+			for _, i := range heads {
+				if !have[i.ID] {
+					snap.incidents = append(snap.incidents, i)
+				}
+			}
+			slices.SortStableFunc(snap.incidents, func(a, b registry.Incident) int { return b.StartedAt.Compare(a.StartedAt) })
 		}
 		// Maintenance that ended in the last days is kept for the feeds.
 		snap.maintenance, err = r.ListMaintenance(ctx, now.AddDate(0, 0, -pastDays))
@@ -393,7 +420,9 @@ func (s *Service) view(snap *snapshot, l lang) *pageView {
 			v.Active = append(v.Active, iv)
 		} else if snap.now.Sub(*i.ResolvedAt) < pastDays*24*time.Hour {
 			// A summary: the last entry; the incident's page has it all.
-			iv.Earlier, iv.Updates = len(iv.Updates)-1, iv.Updates[:1]
+			if len(iv.Updates) > 1 {
+				iv.Earlier, iv.Updates = len(iv.Updates)-1, iv.Updates[:1]
+			}
 			v.Past = append(v.Past, iv)
 		}
 	}

@@ -194,7 +194,7 @@ func (s *Service) renderView(v *pageView) ([]byte, error) {
 // Render returns the status page in a language ("fr" or "en").
 func (s *Service) Render(ctx context.Context, language string) ([]byte, error) {
 	l, _ := parseLang(language)
-	snap, err := s.snapshot(ctx)
+	snap, err := s.snapshot(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -292,7 +292,7 @@ type componentJSON struct {
 // room's topic, say).
 func (s *Service) serveJSON(w http.ResponseWriter, r *http.Request) {
 	s.rendered(w, r, "json", "application/json", func(ctx context.Context) ([]byte, error) {
-		snap, err := s.snapshot(ctx)
+		snap, err := s.snapshot(ctx, false)
 		if err != nil {
 			return nil, err
 		}

@@ -167,6 +167,11 @@ func (t *txn) ListIncidents(ctx context.Context, since time.Time) ([]registry.In
 	return t.withUpdates(ctx, incs, "incident_id IN (SELECT id FROM status_incidents WHERE started_at >= ? OR resolved_at IS NULL)", since)
 }
 
+func (t *txn) ListIncidentHeads(ctx context.Context, since time.Time) ([]registry.Incident, error) {
+	rows, err := t.query(ctx, "SELECT "+incidentCols+" FROM status_incidents WHERE started_at >= ? OR resolved_at IS NULL ORDER BY started_at DESC, id DESC", since)
+	return all(rows, err, scanIncident)
+}
+
 func (t *txn) GetIncidentUpdate(ctx context.Context, id int64) (registry.IncidentUpdate, error) {
 	rows, err := t.query(ctx, "SELECT "+updateCols+" FROM status_incident_updates WHERE id = ?", id)
 	return one(rows, err, scanIncidentUpdate, "incident update", id)

@@ -89,6 +89,15 @@ func TestStatusComponentsIncidentsMaintenance(t *testing.T) {
 			!got.StartedAt.Equal(time.Date(2026, 3, 14, 10, 11, 32, 0, time.UTC)) || got.Updates[0].Author != "test" {
 			t.Fatalf("incident = %+v", got)
 		}
+		var heads []registry.Incident
+		f.read(func(r registry.Reader) error { heads, err = r.ListIncidentHeads(f.ctx, time.Time{}); return err })
+		if len(heads) != 1 || heads[0].ID != inc.ID || len(heads[0].Updates) != 0 || heads[0].ResolvedAt == nil || heads[0].Title != "Fleming offline" {
+			t.Fatalf("heads = %+v", heads)
+		}
+		f.read(func(r registry.Reader) error { heads, err = r.ListIncidentHeads(f.ctx, f.clock.Now().Add(time.Minute)); return err })
+		if len(heads) != 0 {
+			t.Fatalf("heads since later = %+v", heads)
+		}
 		// Each timeline entry is a notice, once.
 		var pending []registry.Notice
 		f.read(func(r registry.Reader) error { pending, err = r.ListPendingNotices(f.ctx); return err })
