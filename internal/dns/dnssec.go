@@ -487,14 +487,14 @@ func (z *Zone) secure(prev *Zone, key *ZoneKey, added, deleted []mdns.RR, now ti
 		if prevSec != nil {
 			was = append([]mdns.RR{prevSec.nsec}, prevSec.sigs...)
 		}
-		now := append([]mdns.RR{sec.nsec}, sec.sigs...)
-		for _, rr := range now {
+		is := append([]mdns.RR{sec.nsec}, sec.sigs...)
+		for _, rr := range is {
 			if !slices.Contains(was, rr) {
 				sAdded = append(sAdded, rr)
 			}
 		}
 		for _, rr := range was {
-			if !slices.Contains(now, rr) {
+			if !slices.Contains(is, rr) {
 				sDeleted = append(sDeleted, rr)
 			}
 		}

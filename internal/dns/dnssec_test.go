@@ -314,13 +314,16 @@ func TestFastPathSigned(t *testing.T) {
 	src := netip.MustParseAddr("192.0.2.1")
 	for _, name := range []string{"front.example.org.", "WWW.example.org.", "nope.example.org.", "b.deep.example.org.",
 		"anyone.users.example.org.", "deeper.sub.example.org.", "example.org.", reverse("2001:db8:1:1ff::abcd"), "6.100.51.198.in-addr.arpa."} {
-		for _, qt := range []uint16{mdns.TypeA, mdns.TypeTXT, mdns.TypePTR, mdns.TypeDNSKEY, mdns.TypeNSEC} {
+		for _, qt := range []uint16{mdns.TypeA, mdns.TypeTXT, mdns.TypePTR, mdns.TypeDNSKEY, mdns.TypeNSEC, mdns.TypeRRSIG} {
 			req := new(mdns.Msg)
 			req.SetQuestion(name, qt)
 			req.SetEdns0(1232, true)
+			if qt == mdns.TypeNSEC || qt == mdns.TypeRRSIG {
+				req.Extra = nil // without DO, asked for by name
+			}
 			pkt, _ := req.Pack()
 			full := s.respond(snap, req, src, "", false)
-			if !full.IsEdns0().Do() {
+			if req.IsEdns0() != nil && !full.IsEdns0().Do() {
 				t.Fatalf("%s: DO bit not echoed", name)
 			}
 			fullPkt, _ := full.Pack()

@@ -196,11 +196,12 @@ func (s *Server) fast(snap *Snapshot, p []byte, out, keyBuf []byte, src netip.Ad
 	b := snap.replies.get(keyBuf)
 	if b == nil {
 		// A wildcard template cannot carry the NSEC proving that the
-		// query name does not exist, which differs from name to name.
+		// query name does not exist, which differs from name to name; nor
+		// is an RRSIG or NSEC ever synthesized from a wildcard.
 		// The wildcard path works in buffers on the stack, so that each
 		// name under a wildcard costs no allocation.
 		var nameBuf [256]byte
-		if n := q.lowerName(&nameBuf); n > 0 && !q.do {
+		if n := q.lowerName(&nameBuf); n > 0 && !q.do && !isDNSSEC(q.qtype) {
 			var wBuf [257]byte
 			if w := snap.wildcardOf(unsafe.String(&nameBuf[0], n), q.qtype, &wBuf); w != nil {
 				if out = s.fromWildcard(snap, &q, w, out, src); out != nil {
