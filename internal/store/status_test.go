@@ -94,7 +94,10 @@ func TestStatusComponentsIncidentsMaintenance(t *testing.T) {
 		if len(heads) != 1 || heads[0].ID != inc.ID || len(heads[0].Updates) != 0 || heads[0].ResolvedAt == nil || heads[0].Title != "Fleming offline" {
 			t.Fatalf("heads = %+v", heads)
 		}
-		f.read(func(r registry.Reader) error { heads, err = r.ListIncidentHeads(f.ctx, f.clock.Now().Add(time.Minute)); return err })
+		f.read(func(r registry.Reader) error {
+			heads, err = r.ListIncidentHeads(f.ctx, f.clock.Now().Add(time.Minute))
+			return err
+		})
 		if len(heads) != 0 {
 			t.Fatalf("heads since later = %+v", heads)
 		}
