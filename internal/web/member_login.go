@@ -162,7 +162,9 @@ func (s *Server) memberLinkConfirm(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) memberLinkRedeem(w http.ResponseWriter, r *http.Request) {
 	ip := s.clientIP(r)
-	if wait := s.loginLimiter.allow(ip, "member-link-use"); wait > 0 {
+	// Only the address counts here: tokens are not guessable, but a
+	// stream of wrong ones from one place is somebody trying.
+	if wait := s.loginLimiter.address.wait(addressKey(ip)); wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		s.renderStatus(w, r, http.StatusTooManyRequests, "member_login.html",
 			s.memberLoginPage(r, memberLoginData{Error: "member.login.locked", Wait: int(wait.Minutes()) + 1}))
@@ -174,8 +176,6 @@ func (s *Server) memberLinkRedeem(w http.ResponseWriter, r *http.Request) {
 			s.renderFailure(w, r, err)
 			return
 		}
-		// Only the address counts: tokens are not guessable, but a
-		// stream of wrong ones is somebody trying.
 		s.loginLimiter.address.fail(addressKey(ip))
 		s.renderStatus(w, r, http.StatusUnauthorized, "member_login.html",
 			s.memberLoginPage(r, memberLoginData{Error: "member.link.invalid"}))
