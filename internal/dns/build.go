@@ -236,7 +236,7 @@ type zoneBuild struct {
 type placed struct {
 	zone string
 	rr   mdns.RR
-	key  string // rrKey(rr), computed once
+	key  recKey // rrKey(rr), computed once
 }
 
 // cache remembers the records each input gave, so that the next Build
@@ -517,9 +517,10 @@ func (b *builder) allocationItems(prefixes []Prefix, a Allocation) ([]placed, er
 
 // expand fills a PTR template for one address.
 func expand(tmpl, login string, addr netip.Addr) (string, error) {
-	ip := addr.String()
-	ip = strings.NewReplacer(".", "-", ":", "-").Replace(ip)
-	name := strings.NewReplacer("{login}", labelize(login), "{ip}", ip).Replace(tmpl)
+	// strings.ReplaceAll rather than a Replacer, whose set-up cost more than
+	// the rest of a full build; labelize leaves no brace to re-expand.
+	ip := strings.ReplaceAll(strings.ReplaceAll(addr.String(), ".", "-"), ":", "-")
+	name := strings.ReplaceAll(strings.ReplaceAll(tmpl, "{login}", labelize(login)), "{ip}", ip)
 	name = canonical(name)
 	if _, ok := mdns.IsDomainName(name); !ok || strings.ContainsAny(name, "{}") {
 		return "", fmt.Errorf("template %q gives invalid name %q", tmpl, name)
@@ -670,13 +671,6 @@ func wildcards(p netip.Prefix) []string {
 		sub = netip.PrefixFrom(nextPrefixAddr(sub), zbits)
 	}
 	return out
-}
-
-// rrKey identifies an input record: its text, owner lowercased (owners are
-// canonical by then). Two inputs that differ only in TTL are two entries;
-// served() merges them.
-func rrKey(rr mdns.RR) string {
-	return rr.String()
 }
 
 // dataKey identifies a record within its RRset: its data, without the TTL.

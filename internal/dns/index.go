@@ -26,7 +26,7 @@ func (zb *zoneBuild) skeleton(n int) *Zone {
 		soa:    zb.soa,
 		nodes:  nodes,
 		names:  []string{zb.origin},
-		count:  make(map[string]entry, n),
+		count:  make(map[recKey]entry, n),
 		notify: zb.cfg.Notify,
 		push:   zb.cfg.Push,
 		acl:    zb.cfg.Transfer,

@@ -32,7 +32,7 @@ type Zone struct {
 	neg     *mdns.SOA        // the SOA of negative answers, TTL per RFC 2308
 	nodes   map[string]*node // lowercased owner → node, for owners with records and the apex
 	names   []string         // the nodes' owners in compareNames order: empty non-terminals (names.go)
-	count   map[string]entry // rrKey → the input record and how many inputs gave it
+	count   map[recKey]entry // rrKey → the input record and how many inputs gave it
 	journal []Delta          // oldest first, the last one ends at serial
 	notify  []Secondary
 	push    []PushTarget
