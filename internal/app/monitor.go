@@ -13,6 +13,7 @@ import (
 	"maillon/internal/monitor"
 	"maillon/internal/notify"
 	"maillon/internal/registry"
+	"maillon/internal/status"
 )
 
 // monitorService joins the registry's check, alert and silence records
@@ -80,6 +81,9 @@ func (a *App) newMonitor(key []byte) (*monitor.Monitor, error) {
 		LinkKey: mac.Sum(nil), Logger: a.log, Clock: monitorClock{a.clock},
 	})
 	a.metrics.MustRegister(mon)
+	if a.status != nil {
+		a.status.SetStates(componentStates{a.reg, mon})
+	}
 	return mon, nil
 }
 
@@ -104,3 +108,47 @@ func (a *App) runMonitor(ctx context.Context) error {
 
 // Monitor is the running monitor (tests drive it).
 func (a *App) Monitor() *monitor.Monitor { return a.mon }
+
+// componentStates gives the status page what the checks watching each
+// component's targets measure.
+type componentStates struct {
+	reg *registry.Service
+	mon *monitor.Monitor
+}
+
+func (c componentStates) targets(ctx context.Context, id int64) ([]registry.Target, error) {
+	var comp registry.Component
+	err := c.reg.Read(ctx, func(r registry.Reader) error {
+		var err error
+		comp, err = r.GetComponent(ctx, id)
+		return err
+	})
+	return comp.Targets, err
+}
+
+func (c componentStates) ComponentState(ctx context.Context, id int64) (status.State, bool, error) {
+	ts, err := c.targets(ctx, id)
+	if err != nil {
+		return "", false, err
+	}
+	h := c.mon.HealthOf(ts)
+	switch {
+	case h.Checks == 0:
+		return "", false, nil
+	case h.Failing == h.Checks:
+		return status.Major, true, nil
+	case h.Failing > 0:
+		return status.Partial, true, nil
+	case h.Pending > 0:
+		return status.Degraded, true, nil
+	}
+	return status.Operational, true, nil
+}
+
+func (c componentStates) DailyUptime(ctx context.Context, id int64, days int) ([]float64, error) {
+	ts, err := c.targets(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return c.mon.DailyUptime(ctx, ts, days)
+}

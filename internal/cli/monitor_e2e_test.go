@@ -119,6 +119,7 @@ func TestMonitoringEndToEnd(t *testing.T) {
 	must("site", "add", "--name", "Fleming", "--kind", "residence")
 	must("host", "add", "--name", "sw-fleming", "--role", "switch", "--site", "Fleming")
 	must("host", "add", "--name", "ap1", "--site", "Fleming")
+	must("component", "add", "--name", "Internet — Fleming", "--target", "site:Fleming")
 	must("check", "add", "--name", "sw-fleming", "--kind", "tcp", "--address", sw.addr, "--host", "sw-fleming", "--interval", "1s", "--timeout", "1s", "--severity", "critical")
 	must("check", "add", "--name", "ap1", "--kind", "tcp", "--address", ap1.addr, "--host", "ap1", "--interval", "1s", "--timeout", "1s", "--parent", "sw-fleming")
 	must("check", "add", "--name", "ap2", "--kind", "tcp", "--address", ap2.addr, "--interval", "1s", "--timeout", "1s", "--parent", "sw-fleming", "--tag", "wifi")
@@ -188,6 +189,17 @@ func TestMonitoringEndToEnd(t *testing.T) {
 	mails := smtp.Wait(t, 1)
 	if len(mails) != 1 || !strings.Contains(mails[0].Subject, "[FIRING] sw-fleming (critical)") || !strings.Contains(mails[0].Body, "https://maillon.example.org/alerts/") {
 		t.Fatalf("mails: %+v", mails)
+	}
+	// The status page sees it: the switch and ap1 fail, of the two checks
+	// watching the site.
+	resp, err = http.Get(httpURL + "/status/components.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), `"major_outage"`) {
+		t.Errorf("status page during the outage:\n%s", page)
 	}
 	list := must("check", "list")
 	if !regexp.MustCompile(`(?m)^\d+ +ap1 +tcp +\S+ +unreachable +.*behind sw-fleming$`).MatchString(list) {

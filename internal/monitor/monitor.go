@@ -109,6 +109,7 @@ type Monitor struct {
 	sem     chan struct{}
 	wake    chan struct{}
 	dirty   bool
+	uptime  uptimeCache
 }
 
 // New makes a monitor; Load reads the checks.

@@ -358,3 +358,46 @@ func TestICMP(t *testing.T) {
 	}
 	f.wantStates(map[*registry.Check]string{&lost: "down"})
 }
+
+// TestHealthAndDailyUptime: what the status page asks: the health of the
+// checks watching a site (its uplink and the hosts in it), and their
+// daily uptime from the recorded transitions.
+func TestHealthAndDailyUptime(t *testing.T) {
+	f := newFixture(t)
+	site, _ := f.reg.CreateSite(f.ctx, f.admin, registry.SiteInput{Name: ptr("Fleming")})
+	h, _ := f.reg.CreateHost(f.ctx, f.admin, registry.HostInput{Name: ptr("ap1"), SiteID: &site.ID})
+	up, down := newSwitchable(t), newSwitchable(t)
+	f.check(registry.CheckInput{Name: ptr("uplink"), Kind: ptr(registry.CheckTCP), Address: ptr(up.addr), SiteID: &site.ID})
+	f.check(registry.CheckInput{Name: ptr("ap1"), Kind: ptr(registry.CheckTCP), Address: ptr(down.addr), HostID: &h.ID, Parents: &[]string{}})
+	other := f.check(registry.CheckInput{Name: ptr("mail"), Kind: ptr(registry.CheckTCP), Address: ptr(up.addr), Service: ptr("mail")})
+	fleming := []registry.Target{{Kind: registry.TargetSite, ID: site.ID}}
+	f.tick(0)
+	if got := f.mon.HealthOf(fleming); got != (monitor.Health{Checks: 2}) {
+		t.Errorf("health %+v, want 2 checks all up", got)
+	}
+	if got := f.mon.HealthOf([]registry.Target{{Kind: registry.TargetService, Service: "mail"}}); got.Checks != 1 {
+		t.Errorf("mail health %+v", got)
+	}
+	// ap1 is down for 6 hours of the day.
+	f.tick(6 * time.Hour)
+	down.stop()
+	f.tick(6 * time.Hour)
+	f.wantStates(map[*registry.Check]string{&other: "up"})
+	if got := f.mon.HealthOf(fleming); got != (monitor.Health{Checks: 2, Failing: 1}) {
+		t.Errorf("health %+v, want 1 of 2 failing", got)
+	}
+	down.start()
+	f.tick(6 * time.Hour)
+	f.tick(6 * time.Hour) // 10:00 the next day
+	days, err := f.mon.DailyUptime(f.ctx, fleming, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Day one, from 10:00: the uplink up 14 h of 14, ap1 down from 22:00,
+	// 12 of 14; today until 10:00: ap1 back at 04:00, 6 of 10.
+	want := []float64{-1, (1 + 12.0/14) / 2, (1 + 6.0/10) / 2}
+	near := func(a, b float64) bool { return a > b-0.001 && a < b+0.001 }
+	if len(days) != 3 || days[0] != -1 || !near(days[1], want[1]) || !near(days[2], want[2]) {
+		t.Errorf("daily uptime %v, want %v", days, want)
+	}
+}

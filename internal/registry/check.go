@@ -146,6 +146,12 @@ type CheckState struct {
 	CertExpiry *time.Time `json:"cert_expiry,omitempty"`
 }
 
+// CheckTransition is a check entering a state.
+type CheckTransition struct {
+	State string    `json:"state"`
+	At    time.Time `json:"at"`
+}
+
 // Alert states.
 const (
 	AlertFiring   = "firing"
@@ -230,6 +236,9 @@ type MonitorReader interface {
 	ListChecks(ctx context.Context) ([]Check, error)
 	GetCheckByPushToken(ctx context.Context, hash string) (Check, error)
 	ListCheckStates(ctx context.Context) ([]CheckState, error)
+	// ListCheckTransitions lists a check's changes of state since a
+	// time, preceded by the last one before it (the state it was in).
+	ListCheckTransitions(ctx context.Context, checkID int64, since time.Time) ([]CheckTransition, error)
 	GetAlert(ctx context.Context, id int64) (Alert, error)
 	// ListAlerts lists newest first.
 	ListAlerts(ctx context.Context, f AlertFilter) ([]Alert, error)
@@ -242,7 +251,8 @@ type MonitorWriter interface {
 	InsertCheck(ctx context.Context, c *Check) error
 	UpdateCheck(ctx context.Context, c *Check) error
 	DeleteCheck(ctx context.Context, id int64) error
-	// PutCheckState inserts or replaces a check's state.
+	// PutCheckState inserts or replaces a check's state, and records the
+	// transition.
 	PutCheckState(ctx context.Context, s *CheckState) error
 	// InsertAlert fails with ErrConflict when an alert with the same
 	// fingerprint is firing.

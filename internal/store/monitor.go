@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"maillon/internal/registry"
 )
@@ -141,7 +142,32 @@ func (t *txn) PutCheckState(ctx context.Context, s *registry.CheckState) error {
 		ON CONFLICT (check_id) DO UPDATE SET state = excluded.state, since = excluded.since, failures = excluded.failures,
 			message = excluded.message, cause = excluded.cause`,
 		s.CheckID, s.State, s.Since, s.Failures, s.Message, s.Cause)
+	if err != nil {
+		return t.d.mapErr(err)
+	}
+	_, err = t.exec(ctx, "INSERT INTO check_transitions (check_id, state, at) VALUES (?, ?, ?)", s.CheckID, s.State, s.Since)
 	return t.d.mapErr(err)
+}
+
+func scanTransition(r *sql.Rows) (registry.CheckTransition, error) {
+	var (
+		x  registry.CheckTransition
+		at tsCol
+	)
+	err := r.Scan(&x.State, &at)
+	x.At = at.T
+	return x, err
+}
+
+func (t *txn) ListCheckTransitions(ctx context.Context, checkID int64, since time.Time) ([]registry.CheckTransition, error) {
+	rows, err := t.query(ctx, "SELECT state, at FROM check_transitions WHERE check_id = ? AND at < ? ORDER BY at DESC LIMIT 1", checkID, since)
+	before, err := all(rows, err, scanTransition)
+	if err != nil {
+		return nil, err
+	}
+	rows, err = t.query(ctx, "SELECT state, at FROM check_transitions WHERE check_id = ? AND at >= ? ORDER BY at, id", checkID, since)
+	after, err := all(rows, err, scanTransition)
+	return append(before, after...), err
 }
 
 const alertCols = `id, fingerprint, source, check_id, name, severity, labels, summary, state, started_at, resolved_at, acked_at, acked_by, level, notified_at, notifications, muted, updated_at`
