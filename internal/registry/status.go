@@ -43,6 +43,7 @@ func (t Target) String() string {
 // ParseTarget reads "site:3", "host:12", "nas:1" or "service:vpn".
 func ParseTarget(s string) (Target, error) {
 	kind, ref, ok := strings.Cut(strings.TrimSpace(s), ":")
+	ref = strings.TrimSpace(ref)
 	if !ok || ref == "" {
 		return Target{}, invalid("targets", "%q is not kind:ref (site:3, host:12, nas:1, service:vpn)", s)
 	}
@@ -55,7 +56,7 @@ func ParseTarget(s string) (Target, error) {
 		}
 		t.ID = id
 	case TargetService:
-		t.Service = strings.ToLower(strings.TrimSpace(ref))
+		t.Service = strings.ToLower(ref)
 	default:
 		return Target{}, invalid("targets", "%q: kind %q is not one of site, host, nas, service", s, kind)
 	}
