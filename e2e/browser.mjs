@@ -131,6 +131,17 @@ try {
     assert(await ap.locator("form[action$='/resume']").count() === 1, "no resume button");
     await screenshot(ap, "admin-line-suspended");
   });
+
+  await step("the admin finds the demo line by its login and sees its usage chart", async () => {
+    await ap.goto(base + "/admin/search?q=" + encodeURIComponent(env("MEMBER_LOGIN")));
+    assert(/\/admin\/subscriptions\/\d+$/.test(new URL(ap.url()).pathname), `the search landed on ${ap.url()}`);
+    await ap.waitForFunction(() => document.querySelector("figure[data-usage-chart]")?.getAttribute("data-drawn"));
+    const drawn = Number(await ap.locator("figure[data-usage-chart]").getAttribute("data-drawn"));
+    assert(drawn === 90, `the chart plots ${drawn} days`);
+    const px = await chartPixels(ap);
+    assert(px > 2000, `the canvas has ${px} bar pixels`);
+    await screenshot(ap, "admin-line-usage");
+  });
   await admin.close();
 
   // ------------------------------------------------------------ member

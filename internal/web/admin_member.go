@@ -35,12 +35,14 @@ type usageTable struct {
 }
 
 type memberPage struct {
-	Member    registry.Member
-	Props     []prop
-	Lines     []registry.Subscription
-	CPEs      []registry.CPE
-	Sessions  []accounting.Session
-	Usage     usageTable
+	Member   registry.Member
+	Props    []prop
+	Lines    []registry.Subscription
+	CPEs     []registry.CPE
+	Sessions []accounting.Session
+	Usage    usageTable
+	// Chart draws Usage (member.go; nil without accounting).
+	Chart     *memberUsageChart
 	Audit     []auditRow
 	CanChange bool
 }
@@ -78,6 +80,10 @@ func (s *Server) adminMember(w http.ResponseWriter, r *http.Request) {
 	}
 	if d.Sessions, d.Usage, err = s.traffic(ctx, accounting.SessionFilter{MemberID: id, OpenOnly: true, Limit: 50},
 		accounting.UsageFilter{MemberID: id}, logins); err != nil {
+		s.renderFailure(w, r, err)
+		return
+	}
+	if d.Chart, err = s.memberUsage(ctx, accounting.UsageFilter{MemberID: id}, "usage-admin-member"); err != nil {
 		s.renderFailure(w, r, err)
 		return
 	}
@@ -132,6 +138,7 @@ type linePage struct {
 	Props     []prop
 	Sessions  []accounting.Session
 	Usage     usageTable
+	Chart     *memberUsageChart
 	Audit     []auditRow
 	CanChange bool
 }
@@ -160,6 +167,10 @@ func (s *Server) adminSubscription(w http.ResponseWriter, r *http.Request) {
 	d.Props = props(s.lang(r), l)
 	if d.Sessions, d.Usage, err = s.traffic(ctx, accounting.SessionFilter{SubscriptionID: id, Limit: 20},
 		accounting.UsageFilter{SubscriptionID: id}, map[int64]string{id: d.Line.Login}); err != nil {
+		s.renderFailure(w, r, err)
+		return
+	}
+	if d.Chart, err = s.memberUsage(ctx, accounting.UsageFilter{SubscriptionID: id}, "usage-admin-line"); err != nil {
 		s.renderFailure(w, r, err)
 		return
 	}

@@ -72,6 +72,7 @@ func init() {
 
 		"member.usage.title":      "Daily usage, last 90 days (UTC)",
 		"member.usage.day":        "Day",
+		"member.usage.units":      "B kB MB GB TB",
 		"member.usage.download":   "Download",
 		"member.usage.upload":     "Upload",
 		"member.usage.caption":    "Total over 90 days: %s downloaded, %s uploaded.",
@@ -171,6 +172,7 @@ func init() {
 
 		"member.usage.title":      "Consommation par jour, 90 derniers jours (UTC)",
 		"member.usage.day":        "Jour",
+		"member.usage.units":      "o ko Mo Go To",
 		"member.usage.download":   "Reçu",
 		"member.usage.upload":     "Envoyé",
 		"member.usage.caption":    "Total sur 90 jours : %s reçus, %s envoyés.",

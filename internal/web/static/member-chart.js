@@ -24,6 +24,9 @@
     var src = document.getElementById(fig.getAttribute("data-usage-chart"));
     if (!src || typeof uPlot === "undefined") return;
     var d = JSON.parse(src.textContent);
+    // The page's language names the units (Go, not GB, in French).
+    var u = (fig.getAttribute("data-units") || "").split(" ");
+    if (u.length === units.length) units = u;
     var xs = d.days.map(function (day) {
       return Date.parse(day + "T00:00:00Z") / 1000;
     });
