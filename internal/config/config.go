@@ -525,6 +525,12 @@ notify:
   #   - {name: chat, type: webhook, url: "https://hooks.example.org/maillon",
   #      headers_file: /etc/maillon/hook-headers}
 
+web:
+  # maillon's address as browsers reach it: the login links mailed to
+  # members point there (empty: members log in with a line's password only).
+  # public_url: https://maillon.example.org
+  # secure_cookies: true   # behind a reverse proxy that terminates TLS
+
 log:
   level: info   # debug, info, warn, error
   format: text  # text or json

@@ -45,14 +45,15 @@ func TestEnvOverridesFile(t *testing.T) {
 func TestBadConfigSaysWhat(t *testing.T) {
 	key := secret.NewKey()
 	cases := map[string]string{
-		"database: [unclosed":                                                                "config",
-		"databse: /tmp/x.db\nsecret_key: " + key:                                             "databse",
-		"database: /tmp/x.db\nsecret_key: short":                                             "secret_key",
-		"database: /tmp/x.db\nsecret_key: " + key + "\nipam:\n  quarantine: soon":            "soon",
-		"database: /tmp/x.db\nsecret_key: " + key + "\nlisten:\n  http: nowhere":             "listen.http",
-		"database: /tmp/x.db\nsecret_key: " + key + "\nlog:\n  level: loud":                  "log.level",
-		"database: /tmp/x.db\nsecret_key: " + key + "\nipam:\n  delegated_prefix_length: 40": "delegated_prefix_length",
-		"\x00\x01\x02 binary garbage":                                                        "config",
+		"database: [unclosed":                                                                   "config",
+		"databse: /tmp/x.db\nsecret_key: " + key:                                                "databse",
+		"database: /tmp/x.db\nsecret_key: short":                                                "secret_key",
+		"database: /tmp/x.db\nsecret_key: " + key + "\nipam:\n  quarantine: soon":               "soon",
+		"database: /tmp/x.db\nsecret_key: " + key + "\nlisten:\n  http: nowhere":                "listen.http",
+		"database: /tmp/x.db\nsecret_key: " + key + "\nlog:\n  level: loud":                     "log.level",
+		"database: /tmp/x.db\nsecret_key: " + key + "\nipam:\n  delegated_prefix_length: 40":    "delegated_prefix_length",
+		"\x00\x01\x02 binary garbage":                                                           "config",
+		"database: /tmp/x.db\nsecret_key: " + key + "\nweb:\n  public_url: maillon.example.org": "web.public_url",
 	}
 	for body, want := range cases {
 		_, err := Load(write(t, body))
