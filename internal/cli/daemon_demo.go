@@ -110,6 +110,8 @@ func demoDNS(listen string) config.DNS {
 		TTL:         300,
 		Keys:        []config.TSIGKey{demoTSIG},
 		Transfer:    []config.TransferACL{{Key: demoTSIG.Name}},
+		// The forward zone is signed, the reverse ones not: opt-in per zone.
+		DNSSEC: config.DNSSEC{Zones: []string{demo.Domain}},
 	}
 }
 
@@ -208,6 +210,7 @@ func printDemo(ctx context.Context, w io.Writer, a *app.App, cfg *config.Config,
 		fmt.Fprintf(w, "  kdig @%s -p %s -x %s\n", host, port, demo1.Addresses[0].Block.Addr())
 		fmt.Fprintf(w, "  kdig @%s -p %s -x %s\n", host, port, v6)
 		fmt.Fprintf(w, "  kdig @%s -p %s -y %s:%s:%s AXFR %s\n", host, port, demoTSIG.Algorithm, strings.TrimSuffix(demoTSIG.Name, "."), demoTSIG.Secret, demo.Domain)
+		fmt.Fprintf(w, "  kdig @%s -p %s +dnssec %s DNSKEY       (signed: maillon%s dns ds %s)\n", host, port, demo.Domain, sock, demo.Domain)
 	}
 	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s/api/v1/members/demo1@DEMO\n\nStop with Ctrl-C.\n", token, base)
 	return nil
