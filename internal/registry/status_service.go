@@ -439,7 +439,8 @@ func SubscriberToken(token string) string {
 // Subscribe records a request for status emails about some components
 // (none: all) and returns the subscriber and the confirmation token to
 // mail; nothing is sent to it before it is confirmed. Asking again
-// replaces the components and the token.
+// before confirming replaces the components and the token; asking for an
+// address already confirmed changes nothing and returns no token.
 func (s *Service) Subscribe(ctx context.Context, a Actor, email, language string, componentIDs []int64) (Subscriber, string, error) {
 	addr, err := mail.ParseAddress(strings.TrimSpace(email))
 	if err != nil || addr.Name != "" {
@@ -472,6 +473,13 @@ func (s *Service) Subscribe(ctx context.Context, a Actor, email, language string
 		}
 		if err != nil {
 			return err
+		}
+		if sub.ConfirmedAt != nil {
+			// Anyone may type an address: a request must not undo the
+			// owner's confirmed subscription. Changing it is unsubscribing
+			// (the link in every email) and subscribing again.
+			out, token = sub, ""
+			return nil
 		}
 		before := sub
 		// A new request needs a new confirmation, and restarts the expiry.

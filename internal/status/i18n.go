@@ -70,6 +70,7 @@ var messages = map[string][2]string{
 	"sub.submit":     {"S'abonner", "Subscribe"},
 	"sub.sent": {"Si cette adresse peut recevoir nos emails, un lien de confirmation vient de lui être envoyé. Il est valable %s.",
 		"If this address can receive our emails, a confirmation link was just sent to it. It is valid for %s."},
+	"sub.busy":         {"Trop de demandes d'abonnement : réessayez dans une heure.", "Too many subscription requests: try again in an hour."},
 	"sub.off":          {"Les emails ne sont pas configurés sur ce serveur : abonnement impossible pour l'instant.", "Email is not configured on this server: subscriptions are not possible for now."},
 	"confirm.title":    {"Confirmer l'abonnement", "Confirm the subscription"},
 	"confirm.intro":    {"Confirmez pour recevoir les annonces d'incidents et de maintenances.", "Confirm to receive incident and maintenance announcements."},

@@ -260,6 +260,22 @@ func TestSubscribeDoubleOptIn(t *testing.T) {
 		t.Errorf("forged token: %d", code)
 	}
 
+	// Someone else typing the address changes nothing and sends nothing.
+	if code, page := postForm(t, srv.URL+"/status/subscribe?lang=en", url.Values{"email": {"reader@example.net"}, "component": {id(n.internet.ID)}}); code != 200 ||
+		!strings.Contains(page, "a confirmation link was just sent") {
+		t.Fatalf("subscribe again: %d %s", code, page)
+	}
+	f.reg.Read(f.ctx, func(r registry.Reader) error {
+		sub, err := r.GetSubscriberByEmail(f.ctx, "reader@example.net")
+		if err != nil || sub.ConfirmedAt == nil || !slices.Equal(sub.Components, []int64{n.vpn.ID}) {
+			t.Fatalf("subscription after a stranger's request: %+v, %v", sub, err)
+		}
+		return nil
+	})
+	if got := smtp.To(t, "reader@example.net"); len(got) != 1 {
+		t.Fatalf("a confirmed address got another confirmation: %v", subjects(got))
+	}
+
 	// The subscriber now hears about the VPN, not about Fleming.
 	must[registry.Incident](t)(f.reg.OpenIncident(f.ctx, f.admin, registry.IncidentInput{Title: ptr("VPN down"), Components: &[]int64{n.vpn.ID}, Message: "Restarting."}))
 	must[registry.Incident](t)(f.reg.OpenIncident(f.ctx, f.admin, registry.IncidentInput{Title: ptr("Fleming down"), Components: &[]int64{n.internet.ID}, Message: "On it."}))
@@ -371,5 +387,28 @@ func TestMemberOptOutLink(t *testing.T) {
 	f.svc.Tick(f.ctx)
 	if got := smtp.Messages(t); len(got) != 2 {
 		t.Fatalf("opted-out members were mailed: %v", subjects(got))
+	}
+}
+
+// TestSubscribeRateLimit: one client cannot make the form mail more than
+// a few addresses an hour.
+func TestSubscribeRateLimit(t *testing.T) {
+	f := newFixture(t, start)
+	sender, smtp := smtpSender(t)
+	f.opt.Sender = sender
+	f.restart()
+	srv := f.server()
+	for i := range 6 {
+		code, page := postForm(t, srv.URL+"/status/subscribe?lang=en", url.Values{"email": {"victim" + id(int64(i)) + "@example.net"}})
+		if want := map[bool]int{true: 200, false: 429}[i < 5]; code != want {
+			t.Fatalf("request %d: %d, want %d: %s", i+1, code, want, page)
+		}
+	}
+	if n := len(smtp.Messages(t)); n != 5 {
+		t.Fatalf("%d confirmation mails, want 5", n)
+	}
+	f.clock.Advance(time.Hour)
+	if code, _ := postForm(t, srv.URL+"/status/subscribe?lang=en", url.Values{"email": {"later@example.net"}}); code != 200 {
+		t.Fatalf("an hour later: %d", code)
 	}
 }

@@ -2,10 +2,12 @@ package status
 
 import (
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"maillon/internal/notify"
@@ -22,6 +24,46 @@ import (
 const resendAfter = 10 * time.Minute
 
 const maxFormBytes = 16 << 10
+
+// Confirmation emails a client address may have sent per hour, and all
+// clients together: the form must not turn the relay into a spam cannon.
+const (
+	perClientPerHour = 5
+	allPerHour       = 200
+)
+
+// limiter counts confirmation emails per client address in the current
+// hour of the registry's clock.
+type limiter struct {
+	mu     sync.Mutex
+	hour   time.Time
+	counts map[string]int
+	total  int
+}
+
+func (l *limiter) allow(client string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if h := now.Truncate(time.Hour); !h.Equal(l.hour) {
+		l.hour, l.counts, l.total = h, map[string]int{}, 0
+	}
+	if l.counts[client] >= perClientPerHour || l.total >= allPerHour {
+		return false
+	}
+	l.counts[client]++
+	l.total++
+	return true
+}
+
+// clientIP is the request's peer address (a reverse proxy in front makes
+// every client one: the overall bound still holds).
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
 
 func (s *Service) serveSubscribeForm(w http.ResponseWriter, r *http.Request) {
 	l := requestLang(r, s.defaultLang())
@@ -79,10 +121,24 @@ func (s *Service) serveSubscribe(w http.ResponseWriter, r *http.Request) {
 		recent = err == nil && sub.ConfirmedAt == nil && s.reg.Now().Sub(sub.CreatedAt) < resendAfter
 		return nil
 	})
+	if !recent && !s.limits.allow(clientIP(r), s.reg.Now()) {
+		v := s.baseView(l)
+		v.Form = &formView{Heading: l.T("sub.title"), Message: l.T("sub.busy")}
+		s.writeView(w, v, http.StatusTooManyRequests)
+		return
+	}
 	if !recent {
 		sub, token, err := s.reg.Subscribe(r.Context(), registry.Actor{Name: "public (status page form)"}, email, mailLang.Code(), ids)
 		if err != nil {
 			s.fail(w, r, l, err)
+			return
+		}
+		if token == "" {
+			// Already subscribed and confirmed: nothing to send, and
+			// the same answer as for anyone else.
+			v := s.baseView(l)
+			v.Form = &formView{Heading: l.T("sub.title"), Message: l.T("sub.sent", l.Duration(s.opt.ConfirmWithin))}
+			s.writeView(w, v, http.StatusOK)
 			return
 		}
 		link := s.base() + "/confirm?" + url.Values{"token": {token}, "lang": {mailLang.Code()}}.Encode()

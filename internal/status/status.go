@@ -123,6 +123,8 @@ type Service struct {
 	reg   Registry
 	log   *slog.Logger
 	cache pageCache
+	// limits bounds the confirmation emails the public form sends.
+	limits limiter
 	// mailMu serialises the notifier's passes (Run and tests' Tick).
 	mailMu sync.Mutex
 }
