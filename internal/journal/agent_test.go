@@ -36,6 +36,9 @@ type inbox struct {
 	seen    map[string]bool
 	fail    error
 	calls   int
+	// lose records the next report but answers as if the connection
+	// broke before the answer came back.
+	lose bool
 }
 
 var errDown = errors.New("connection refused")
@@ -55,6 +58,10 @@ func (b *inbox) SendReport(_ context.Context, rep registry.ChangeReport) (regist
 	}
 	b.seen[rep.ID] = true
 	b.reports = append(b.reports, rep)
+	if b.lose {
+		b.lose = false
+		return registry.JournalEntry{}, false, errDown
+	}
 	return registry.JournalEntry{ID: int64(len(b.reports))}, true, nil
 }
 
@@ -292,6 +299,27 @@ func TestAgentQueuesWhileMaillonIsDown(t *testing.T) {
 	rejected, _ := os.ReadDir(filepath.Join(r.state, "queue", "rejected"))
 	if got := r.inbox.got(); len(got) != 4 || !strings.HasPrefix(got[3].ID, "gw1-5-") || len(rejected) != 1 {
 		t.Errorf("after a refusal: %d delivered, %d rejected", len(got), len(rejected))
+	}
+}
+
+// TestAgentResendsALostAnswer: maillon recorded a report but its answer
+// was lost; the agent sends it again, and it is recorded once.
+func TestAgentResendsALostAnswer(t *testing.T) {
+	r := newRig(t)
+	r.cfg.Quiet.Duration = time.Minute
+	a := r.agent()
+	write(t, filepath.Join(r.dir, "nginx.conf"), "lost\n", 0o644)
+	r.step(a)
+	r.inbox.lose = true
+	r.clock.Advance(time.Minute)
+	r.step(a)
+	if n := len(r.queued()); n != 1 {
+		t.Fatalf("%d queued after a lost answer", n)
+	}
+	r.clock.Advance(10 * time.Minute)
+	r.step(a)
+	if got := r.inbox.got(); len(got) != 1 || r.inbox.calls != 2 || len(r.queued()) != 0 {
+		t.Errorf("%d recorded in %d calls, %v queued", len(got), r.inbox.calls, r.queued())
 	}
 }
 
