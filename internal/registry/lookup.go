@@ -47,7 +47,7 @@ func findSubscription(ctx context.Context, r Reader, ref string) (Subscription, 
 
 // allocationOf finds the active allocation whose block holds addr.
 func allocationOf(ctx context.Context, r Reader, addr netip.Addr) (Allocation, error) {
-	pools, err := r.ListPrefixes(ctx)
+	pools, err := r.ListPools(ctx)
 	if err != nil {
 		return Allocation{}, err
 	}

@@ -44,6 +44,9 @@ type WebSessionReader interface {
 	GetAdminPassword(ctx context.Context, adminID int64) (string, error)
 	// ListMemberCPEs lists the CPE lent to a member.
 	ListMemberCPEs(ctx context.Context, memberID int64) ([]CPE, error)
+	// ListPools is ListPrefixes without the used counts (Used is 0):
+	// what a lookup by address needs, without counting allocations.
+	ListPools(ctx context.Context) ([]Prefix, error)
 }
 
 // WebSessionWriter writes them (part of Tx).

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"maillon/internal/registry"
@@ -75,4 +76,9 @@ func (t *txn) SetAdminPassword(ctx context.Context, adminID int64, hash string, 
 func (t *txn) ListMemberCPEs(ctx context.Context, memberID int64) ([]registry.CPE, error) {
 	rows, err := t.query(ctx, "SELECT "+cpeCols+" FROM cpes WHERE member_id = ? ORDER BY id", memberID)
 	return all(rows, err, scanCPE)
+}
+
+func (t *txn) ListPools(ctx context.Context) ([]registry.Prefix, error) {
+	rows, err := t.query(ctx, "SELECT "+strings.Replace(prefixCols, usedCount, "0", 1)+" FROM prefixes p ORDER BY p.id")
+	return all(rows, err, scanPrefix)
 }

@@ -89,6 +89,7 @@ var listColumns = map[string][]string{
 	"admins":        {"id", "name", "email", "roles"},
 	"zones":         {"id", "origin", "ttl", "description"},
 	"records":       {"id", "zone_id", "name", "type", "data"},
+	"components":    {"id", "name", "group", "position", "targets"},
 }
 
 // refTargets says which collection an id field points into.
@@ -225,7 +226,10 @@ func objectValues(obj any) (map[string]string, map[string][]string) {
 					lines = append(lines, fmt.Sprintf("%v:%s", p["start"], end))
 					continue
 				}
-				if _, ok := item.(map[string]any); ok {
+				if m, ok := item.(map[string]any); ok {
+					if t := targetText(m); t != "" {
+						lines = append(lines, t)
+					}
 					continue
 				}
 				lines = append(lines, fmt.Sprint(item))
@@ -253,7 +257,11 @@ func cellText(v any) string {
 	case []any:
 		parts := make([]string, 0, len(x))
 		for _, item := range x {
-			if _, ok := item.(map[string]any); ok {
+			if m, ok := item.(map[string]any); ok {
+				if t := targetText(m); t != "" {
+					parts = append(parts, t)
+					continue
+				}
 				b, _ := json.Marshal(item)
 				parts = append(parts, string(b))
 				continue
@@ -265,6 +273,22 @@ func cellText(v any) string {
 		b, _ := json.Marshal(x)
 		return string(b)
 	}
+}
+
+// targetText writes a status component's target as its form takes it
+// ("site:3", "service:vpn"); "" for anything else.
+func targetText(m map[string]any) string {
+	kind, _ := m["kind"].(string)
+	if kind == "" {
+		return ""
+	}
+	if svc, ok := m["service"].(string); ok && svc != "" {
+		return kind + ":" + svc
+	}
+	if id, ok := m["id"].(float64); ok {
+		return kind + ":" + strconv.FormatFloat(id, 'f', -1, 64)
+	}
+	return ""
 }
 
 // readForm turns a posted form into the entity's Input, field by field, so

@@ -151,11 +151,31 @@ func (s *Server) search(ctx context.Context, q string) ([]hit, error) {
 					cpe(c, "MAC "+mac)
 				}
 			}
+			if len(hits) > 0 {
+				return nil
+			}
+		}
+		// What names one thing exactly is looked up by index; only when
+		// nothing matches does the search scan for substrings.
+		if strings.Contains(q, "@") {
+			if m, err := rd.GetMemberByEmail(ctx, q); err == nil {
+				memberName[m.ID] = m.Name
+				add(hit{Kind: "entity.members", Label: m.Name, Detail: m.Email, Why: "email", Link: "/admin/members/" + strconv.FormatInt(m.ID, 10)})
+			} else if !errors.Is(err, registry.ErrNotFound) {
+				return err
+			}
+		}
+		if sub, err := rd.GetSubscriptionByLogin(ctx, q); err == nil {
+			line(sub, "login")
+		} else if !errors.Is(err, registry.ErrNotFound) {
+			return err
 		}
 		if id, err := strconv.ParseInt(q, 10, 64); err == nil && id > 0 {
 			if m, err := rd.GetMember(ctx, id); err == nil {
 				add(hit{Kind: "entity.members", Label: m.Name, Detail: m.Email, Why: "id", Link: "/admin/members/" + strconv.FormatInt(m.ID, 10)})
 			}
+		} else if len(hits) > 0 {
+			return nil
 		}
 		// Text: names, emails, rooms, phones, logins, upstream
 		// references, serials, hosts.

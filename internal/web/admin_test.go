@@ -190,9 +190,9 @@ func TestEveryAdminPage(t *testing.T) {
 	e.addAdmin("Ada", registry.RoleAdmin)
 	b := e.browser()
 	b.mustLogin("Ada")
-	pages := []string{"/admin/", "/admin/audit", "/admin/search", "/admin/search?q=grace", "/admin/certificates",
+	pages := []string{"/admin/", "/admin/audit", "/admin/incidents", "/admin/maintenance", "/admin/journal", "/admin/search", "/admin/search?q=grace", "/admin/certificates",
 		"/admin/certificates?show=valid", "/admin/members/" + strconv.FormatInt(m.ID, 10), "/admin/subscriptions/" + strconv.FormatInt(sub.ID, 10)}
-	for _, c := range []string{"members", "subscriptions", "prefixes", "nas", "sites", "hosts", "ports", "cpes", "admins", "zones", "records"} {
+	for _, c := range []string{"members", "subscriptions", "prefixes", "nas", "sites", "hosts", "ports", "cpes", "admins", "zones", "records", "components"} {
 		pages = append(pages, "/admin/"+c, "/admin/"+c+"/new", "/admin/"+c+"?search=x")
 	}
 	pages = append(pages, "/admin/prefixes/1", "/admin/prefixes/1/edit", "/admin/admins/1", "/admin/admins/1/edit",
@@ -241,5 +241,67 @@ func TestSuspendAndResume(t *testing.T) {
 	entries, _ := e.reg.Audit(context.Background(), registry.AuditFilter{Entity: "subscription", EntityID: sub.ID})
 	if len(entries) < 2 || entries[0].Actor != "admin:Ada" {
 		t.Fatalf("suspend and resume not audited as the admin: %+v", entries)
+	}
+}
+
+// Incidents and maintenance from the admin pages: a component through the
+// generic forms, an incident opened, updated and resolved, maintenance
+// planned (a bad date shown next to its field) and cancelled.
+func TestIncidentAndMaintenancePages(t *testing.T) {
+	e := newUIEnv(t)
+	e.isp()
+	e.addAdmin("Ada", registry.RoleAdmin)
+	b := e.browser()
+	b.mustLogin("Ada")
+	b.get("/admin/components/new")
+	r := b.post("/admin/components", url.Values{"name": {"Internet"}, "group": {"Access"}, "targets": {"service:vpn"}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("new component: %d\n%s", r.status, r.body)
+	}
+	comp := strings.TrimPrefix(r.location, "/admin/components/")
+	if r := b.get(r.location + "/edit"); !strings.Contains(r.body, "service:vpn") {
+		t.Fatalf("component edit form lost its target:\n%s", r.body)
+	}
+
+	r = b.get("/admin/incidents")
+	if r.status != 200 || !strings.Contains(r.body, `value="`+comp+`"`) {
+		t.Fatalf("incidents page: %d\n%s", r.status, r.body)
+	}
+	r = b.post("/admin/incidents", url.Values{"title": {""}, "impact": {"major"}, "components": {comp}, "message": {"down"}})
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="e-title"`) {
+		t.Fatalf("incident without a title: %d\n%s", r.status, r.body)
+	}
+	r = b.post("/admin/incidents", url.Values{"title": {"Fibre cut"}, "impact": {"major"}, "components": {comp}, "message": {"We are on it."}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("open incident: %d\n%s", r.status, r.body)
+	}
+	inc := r.location
+	r = b.post(inc+"/updates", url.Values{"state": {"resolved"}, "message": {"Repaired."}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("resolve: %d\n%s", r.status, r.body)
+	}
+	if r := b.get(inc); !strings.Contains(r.body, "Repaired.") || strings.Contains(r.body, inc+"/updates") {
+		t.Fatalf("resolved incident page:\n%s", r.body)
+	}
+
+	b.get("/admin/maintenance")
+	r = b.post("/admin/maintenance", url.Values{"title": {"Router upgrade"}, "components": {comp}, "starts_at": {"tomorrow"}, "ends_at": {"2030-01-01T02:00"}})
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="e-starts_at"`) || !strings.Contains(r.body, `value="Router upgrade"`) {
+		t.Fatalf("maintenance with a bad date: %d\n%s", r.status, r.body)
+	}
+	r = b.post("/admin/maintenance", url.Values{"title": {"Router upgrade"}, "components": {comp}, "starts_at": {"2030-01-01T01:00"}, "ends_at": {"2030-01-01T02:00"}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("plan maintenance: %d\n%s", r.status, r.body)
+	}
+	r = b.get("/admin/maintenance")
+	m := regexp.MustCompile(`action="(/admin/maintenance/\d+/cancel)"`).FindStringSubmatch(r.body)
+	if m == nil || !strings.Contains(r.body, "2030-01-01 01:00 UTC") {
+		t.Fatalf("planned maintenance not listed with a cancel button:\n%s", r.body)
+	}
+	if r := b.post(m[1], nil); r.status != http.StatusSeeOther {
+		t.Fatalf("cancel: %d", r.status)
+	}
+	if r := b.get("/admin/maintenance"); !strings.Contains(r.body, "cancelled") {
+		t.Fatalf("cancelled maintenance:\n%s", r.body)
 	}
 }

@@ -96,6 +96,8 @@ func init() {
 		"entity.admins":        "admin",
 		"entity.zones":         "DNS zone",
 		"entity.records":       "DNS record",
+		"entity.components":    "status page component",
+		"nav.components":       "Status components",
 
 		"list.search": "Filter",
 		"list.empty":  "Nothing here yet.",
@@ -260,6 +262,8 @@ func init() {
 		"entity.admins":        "admin",
 		"entity.zones":         "zone DNS",
 		"entity.records":       "enregistrement DNS",
+		"entity.components":    "composant de la page d'état",
+		"nav.components":       "Composants de la page d'état",
 
 		"list.search": "Filtrer",
 		"list.empty":  "Rien pour l'instant.",
@@ -347,6 +351,7 @@ var adminNav = []navItem{
 	{Key: "nav.zones", Path: "/admin/zones"},
 	{Key: "nav.records", Path: "/admin/records"},
 	{Key: "nav.admins", Path: "/admin/admins"},
+	{Key: "nav.components", Path: "/admin/components"},
 	{Key: "nav.certificates", Path: "/admin/certificates"},
 	{Key: "nav.audit", Path: "/admin/audit"},
 }

@@ -18,6 +18,9 @@ func init() {
 		"field.roles": "Roles", "field.device_password": "Device password (RADIUS)", "field.device_password_set": "Device password set",
 		"field.origin": "Origin", "field.ttl": "TTL", "field.zone_id": "Zone", "field.type": "Type", "field.data": "Data",
 		"field.created_at": "Created", "field.updated_at": "Updated",
+		"field.group": "Group", "field.position": "Position", "field.targets": "Depends on (site:ID, host:ID, nas:ID or service:NAME)",
+		"field.starts_at": "Starts", "field.ends_at": "Ends", "field.title": "Title", "field.impact": "Impact", "field.components": "Components",
+		"field.message": "Message",
 	})
 	addMessages("fr", map[string]string{
 		"field.id": "Identifiant", "field.name": "Nom", "field.email": "Courriel", "field.phone": "Téléphone", "field.address": "Adresse",
@@ -35,5 +38,8 @@ func init() {
 		"field.roles": "Rôles", "field.device_password": "Mot de passe équipements (RADIUS)", "field.device_password_set": "Mot de passe équipements défini",
 		"field.origin": "Origine", "field.ttl": "TTL", "field.zone_id": "Zone", "field.type": "Type", "field.data": "Données",
 		"field.created_at": "Créé", "field.updated_at": "Modifié",
+		"field.group": "Groupe", "field.position": "Position", "field.targets": "Dépend de (site:ID, host:ID, nas:ID ou service:NOM)",
+		"field.starts_at": "Début", "field.ends_at": "Fin", "field.title": "Titre", "field.impact": "Impact", "field.components": "Composants",
+		"field.message": "Message",
 	})
 }

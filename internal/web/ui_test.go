@@ -19,6 +19,7 @@ import (
 	"maillon/internal/app/apptest"
 	"maillon/internal/config"
 	"maillon/internal/registry"
+	"maillon/internal/status"
 	"maillon/internal/web"
 )
 
@@ -68,6 +69,7 @@ func newUIEnvWith(t *testing.T, configure func(base string, w *config.Web)) *uiE
 		configure("http://"+srv.Listener.Addr().String(), &cfg.Web)
 	}
 	srv.Config.Handler = web.New(web.Options{Registry: a.Registry(), Accounting: a.Store(), Web: &cfg.Web, Now: c.Now,
+		Status: statusAdmin{a.Registry()}, Journal: a.Registry(),
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	srv.Start()
 	t.Cleanup(srv.Close)
@@ -357,6 +359,19 @@ func TestLanguage(t *testing.T) {
 	if r := b.get("/lang/fr?next=//evil.example/"); r.location != "/" {
 		t.Fatalf("open redirect through the language switch: %q", r.location)
 	}
+}
+
+// statusAdmin is app's adapter of the status records for the web layer.
+type statusAdmin struct{ *registry.Service }
+
+func (s statusAdmin) Recipients(ctx context.Context, incidents bool, components []int64) ([]registry.Delivery, error) {
+	var out []registry.Delivery
+	err := s.Read(ctx, func(r registry.Reader) error {
+		var err error
+		out, err = status.Recipients(ctx, r, incidents, components)
+		return err
+	})
+	return out, err
 }
 
 // testWriter sends the daemon's warnings to the test log.
