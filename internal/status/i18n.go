@@ -58,7 +58,7 @@ var messages = map[string][2]string{
 	"started":                {"Début", "Started"},
 	"resolved.at":            {"Résolu le", "Resolved on"},
 	"timeline":               {"Chronologie", "Timeline"},
-	"timeline.full":          {"Chronologie complète (%d étapes de plus)", "Full timeline (%d more entries)"},
+	"timeline.full":          {"Chronologie complète (+%d)", "Full timeline (+%d)"},
 	"back":                   {"Retour à l'état des services", "Back to service status"},
 	"generated":              {"Page générée le %s (heure de %s).", "Page generated on %s (%s time)."},
 	"sub.title":              {"Recevoir les annonces par email", "Get announcements by email"},
