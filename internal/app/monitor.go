@@ -78,7 +78,7 @@ func (a *App) newMonitor(key []byte) (*monitor.Monitor, error) {
 	mac.Write([]byte("maillon monitor acknowledgement links"))
 	mon := monitor.New(monitor.Options{
 		Registry: a.reg, Notifier: notifier{a.notify}, Maintenance: maintenanceOf{a}, Config: a.cfg.Monitor,
-		LinkKey: mac.Sum(nil), Logger: a.log, Clock: monitorClock{a.clock},
+		LinkKey: mac.Sum(nil), Logger: a.log, Clock: monitorClock{a.clock}, Spread: true,
 	})
 	a.metrics.MustRegister(mon)
 	if a.status != nil {

@@ -60,6 +60,12 @@ a NAS), prints what to try, and deletes the database when stopped.`,
 		if *smtp != "" {
 			cfg.Notify.Email = config.Email{SMTP: *smtp, From: "maillon demo <noc@" + strings.TrimSuffix(demo.Domain, ".") + ">", TLS: "none"}
 		}
+		demoMonitorConfig(cfg, *httpAddr, *smtp != "")
+		sw, err := newDemoTarget() // the demo's switches and uplink
+		if err != nil {
+			return err
+		}
+		defer sw.close()
 		cfg.Log.Level = "warn"
 		ctx := cmd.Context()
 		a, err := app.New(ctx, cfg, newLogger(cfg, cmd.ErrOrStderr()))
@@ -77,9 +83,14 @@ a NAS), prints what to try, and deletes the database when stopped.`,
 		if err != nil {
 			return err
 		}
+		push, err := demo.SeedChecks(ctx, a.Registry(), demo.MonitorTargets{HTTP: a.HTTPAddr(), DNS: a.DNSAddr(), RADIUS: a.RADIUSAuthAddr(), Switch: sw.addr})
+		if err != nil {
+			return err
+		}
 		if err := printDemo(ctx, cmd.OutOrStdout(), a, cfg, token, *keep); err != nil {
 			return err
 		}
+		printDemoMonitor(cmd.OutOrStdout(), a, push)
 		return a.Run(ctx)
 	}
 	return cmd

@@ -63,7 +63,11 @@ type Options struct {
 	// LinkKey signs acknowledgement links.
 	LinkKey []byte
 	// TLS is the probes' TLS configuration (tests trust their own CA).
-	TLS    *tls.Config
+	TLS *tls.Config
+	// Spread staggers the first probes of the checks loaded at start over
+	// their interval, so that 2,000 checks do not all fire in the same
+	// second, every minute; checks added later are probed at once.
+	Spread bool
 	Logger *slog.Logger
 }
 
@@ -109,6 +113,7 @@ type Monitor struct {
 	sem     chan struct{}
 	wake    chan struct{}
 	dirty   bool
+	loaded  bool
 	uptime  uptimeCache
 }
 
@@ -184,10 +189,15 @@ func (m *Monitor) Load(ctx context.Context) error {
 	old := m.runs
 	m.runs = map[int64]*run{}
 	m.byToken = map[string]int64{}
+	first := !m.loaded
+	m.loaded = true
 	for _, c := range checks {
 		r, ok := old[c.ID]
 		if !ok {
 			r = &run{next: now, lastPush: now}
+			if first && m.opt.Spread && c.IntervalSeconds > 1 {
+				r.next = now.Add(time.Duration(uint64(c.ID)*2654435761%uint64(c.IntervalSeconds*1000)) * time.Millisecond)
+			}
 			if s, ok := byState[c.ID]; ok {
 				r.st = s
 			} else {
