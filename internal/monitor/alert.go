@@ -175,11 +175,10 @@ func (a *alerter) evaluate(ctx context.Context) {
 		a.open[firing[i].Fingerprint] = &firing[i]
 	}
 	now := a.m.now()
-	silences := a.silences(ctx)
-	var maint []MutedTarget
-	if len(firing) > 0 {
-		maint = a.maintenance(now)
+	if len(firing) == 0 {
+		return
 	}
+	silences, maint := a.silences(ctx), a.maintenance(now)
 	for _, al := range firing {
 		al := a.open[al.Fingerprint]
 		changed := false

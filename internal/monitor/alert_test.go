@@ -311,6 +311,7 @@ func TestPushHeartbeat(t *testing.T) {
 	if len(audit) != 1 || strings.Contains(string(audit[0].After), c.PushToken) {
 		t.Fatal("the push token is in the audit log")
 	}
+	never := f.check(registry.CheckInput{Name: ptr("antenna"), Kind: ptr(registry.CheckPush), Interval: ptr("1d"), Timeout: ptr("1h")})
 	srv := httptest.NewServer(mux(f.mon))
 	defer srv.Close()
 	call := func(q string) int {
@@ -322,6 +323,7 @@ func TestPushHeartbeat(t *testing.T) {
 		return resp.StatusCode
 	}
 	f.tick(0)
+	f.wantStates(map[*registry.Check]string{&c: "unknown"}) // not called yet, within its period
 	if code := call(""); code != 200 {
 		t.Fatalf("push: %d", code)
 	}
@@ -329,8 +331,8 @@ func TestPushHeartbeat(t *testing.T) {
 	f.tick(24 * time.Hour)
 	f.wantStates(map[*registry.Check]string{&c: "up"})
 	f.tick(time.Hour + time.Second)
-	f.wantStates(map[*registry.Check]string{&c: "down"})
-	if got := f.sent.take(); len(got) != 1 {
+	f.wantStates(map[*registry.Check]string{&c: "down", &never: "down"})
+	if got := f.sent.take(); len(got) != 2 {
 		t.Fatalf("sent %v", subjects(got))
 	}
 	call("")

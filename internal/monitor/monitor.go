@@ -94,6 +94,7 @@ type run struct {
 	// lastPush is the last call of a push check (or when it was loaded).
 	lastPush    time.Time
 	pushFailure string
+	called      bool
 }
 
 // Monitor runs checks and alerts.
@@ -341,6 +342,9 @@ func (m *Monitor) probeAndApply(ctx context.Context, r *run, seen map[int64]bool
 		res = m.pushResult(r)
 	} else {
 		res = m.prober.probe(ctx, c)
+	}
+	if res.none {
+		return
 	}
 	m.apply(ctx, r, res, seen)
 }

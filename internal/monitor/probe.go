@@ -33,6 +33,9 @@ type result struct {
 	latency time.Duration
 	// certExpiry is the server certificate's end of an https check.
 	certExpiry time.Time
+	// none says there is nothing to judge yet (a push check not called
+	// since it was made or since the daemon started, within its period).
+	none bool
 }
 
 func fail(format string, args ...any) result { return result{msg: fmt.Sprintf(format, args...)} }

@@ -21,6 +21,9 @@ func (m *Monitor) pushResult(r *run) result {
 	if r.pushFailure != "" {
 		return fail("%s", r.pushFailure)
 	}
+	if !r.called {
+		return result{none: true}
+	}
 	return result{ok: true, msg: "called at " + r.lastPush.Format("2006-01-02 15:04:05Z")}
 }
 
@@ -36,7 +39,7 @@ func (m *Monitor) Push(ctx context.Context, token string, ok bool, msg string) (
 		return "", registry.NotFound("push check", "with this token")
 	}
 	now := m.now()
-	r.lastPush, r.pushFailure = now, ""
+	r.lastPush, r.pushFailure, r.called = now, "", true
 	if !ok {
 		r.pushFailure = "reported down"
 		if msg != "" {
