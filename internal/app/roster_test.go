@@ -338,3 +338,54 @@ func TestRosterRenewal(t *testing.T) {
 		})
 	}
 }
+
+// TestRosterTwoInstances runs two daemons on one PostgreSQL database and
+// one clock: each mail of the campaign goes out once between them, and so
+// does the notice of Bob's removal.
+func TestRosterTwoInstances(t *testing.T) {
+	smtp := testenv.StartSMTP(t)
+	db := testenv.FreshPostgresDB(t)
+	clock := apptest.NewClock(time.Date(2027, 1, 4, 12, 0, 0, 0, time.UTC))
+	var daemons []*daemon
+	for range 2 {
+		cfg := app.LoopbackConfig(t.TempDir(), db)
+		cfg.Notify.Email = config.Email{SMTP: smtp.Addr, From: "noc@example.org", TLS: "none"}
+		cfg.Roster.Renewal = "01-05"
+		d, _ := runOn(t, cfg, clock)
+		daemons = append(daemons, d)
+	}
+	ctx := context.Background()
+	reg := daemons[0].app.Registry()
+	ids := map[string]int64{}
+	for _, n := range []string{"root", "ada", "bob"} {
+		role := registry.RoleTechnicalOfficer
+		if n == "root" {
+			role = registry.RoleAdmin
+		}
+		a, err := reg.CreateAdmin(ctx, registry.System, registry.AdminInput{Name: ptr(n), Email: ptr(n + "@example.org"), Roles: &[]registry.Role{role}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[n] = a.ID
+	}
+	clock.Set(time.Date(2027, 1, 5, 0, 0, 1, 0, time.UTC))
+	smtp.Wait(t, 2)
+	if _, err := daemons[1].app.Registry().AnswerRoster(ctx, registry.Actor{Name: "test"}, ids["ada"], true); err != nil {
+		t.Fatal(err)
+	}
+	clock.Set(time.Date(2027, 1, 19, 0, 1, 0, 0, time.UTC))
+	mails := smtp.Wait(t, 3)
+	var subjects []string
+	for _, m := range mails {
+		subjects = append(subjects, m.Subject)
+	}
+	sort.Strings(subjects)
+	if len(subjects) != 3 || !strings.HasPrefix(subjects[0], "Roster renewal") || !strings.HasPrefix(subjects[1], "Roster renewal") ||
+		subjects[2] != "Roster: bob is no longer technical-officer (no answer)" {
+		t.Fatalf("subjects = %q", subjects)
+	}
+	audit, err := reg.Audit(ctx, registry.AuditFilter{Entity: "roster_campaign"})
+	if err != nil || len(audit) != 2 { // start and close, once
+		t.Fatalf("campaign audit = %+v, %v", audit, err)
+	}
+}

@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"maillon/internal/client"
 	"maillon/internal/registry"
 )
 
@@ -39,6 +42,12 @@ func rosterStatusCmd(s *session) *cobra.Command {
 			}
 			var camp registry.RosterCampaign
 			if err := c.Do(s.ctx, "GET", "/api/v1/roster", nil, nil, &camp); err != nil {
+				var ae *client.APIError
+				if errors.As(err, &ae) && ae.Status == http.StatusNotFound && !s.json {
+					// Nothing yet is an answer, not a failure.
+					_, err := fmt.Fprintln(s.stdout, "no roster campaign yet: the first starts on roster.renewal, or with \"maillon roster start\"")
+					return err
+				}
 				return err
 			}
 			if s.json {

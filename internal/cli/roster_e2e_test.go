@@ -29,8 +29,8 @@ func TestRosterCommands(t *testing.T) {
 		return r.stdout
 	}
 
-	if r := cli("roster", "status"); r.code == 0 || !strings.Contains(r.stderr, "no roster campaign yet") {
-		t.Fatalf("status before any campaign: %d %s", r.code, r.stderr)
+	if out := must("roster", "status"); !strings.HasPrefix(out, "no roster campaign yet") {
+		t.Fatalf("status before any campaign: %s", out)
 	}
 	must("admin", "add", "--name", "Ada", "--email", "ada@example.org", "--role", "technical-officer")
 	must("admin", "add", "--name", "Root", "--email", "root@example.org", "--role", "admin")

@@ -23,6 +23,17 @@ import (
 // afterwards (ClaimRosterMail). It fails with ErrConflict while another
 // campaign is open.
 func (s *Service) StartRosterCampaign(ctx context.Context, a Actor, roles []Role, window time.Duration) (RosterCampaign, error) {
+	return s.startRosterCampaign(ctx, a, roles, window, time.Time{})
+}
+
+// StartYearlyRosterCampaign starts the campaign of a renewal date unless
+// one started since that date (IsNotDue then): instances sharing a
+// database start it once between them.
+func (s *Service) StartYearlyRosterCampaign(ctx context.Context, a Actor, roles []Role, window time.Duration, since time.Time) (RosterCampaign, error) {
+	return s.startRosterCampaign(ctx, a, roles, window, since)
+}
+
+func (s *Service) startRosterCampaign(ctx context.Context, a Actor, roles []Role, window time.Duration, since time.Time) (RosterCampaign, error) {
 	if window <= 0 {
 		return RosterCampaign{}, invalid("window", "must be positive")
 	}
@@ -40,6 +51,15 @@ func (s *Service) StartRosterCampaign(ctx context.Context, a Actor, roles []Role
 	err := s.write(ctx, a, func(c *change) error {
 		if err := c.tx.LockRoster(ctx); err != nil {
 			return err
+		}
+		if !since.IsZero() {
+			last, err := c.tx.LatestRosterCampaign(ctx)
+			if err == nil && !last.StartedAt.Before(since) {
+				return errNotClaimed
+			}
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
 		}
 		if open, err := c.tx.OpenRosterCampaign(ctx); err == nil {
 			return fmt.Errorf("roster campaign %d is open until %s: %w", open.ID, open.Deadline.Format(time.RFC3339), ErrConflict)

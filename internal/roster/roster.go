@@ -26,6 +26,7 @@ type Registry interface {
 	Read(ctx context.Context, fn func(registry.Reader) error) error
 	RosterCampaign(ctx context.Context, id int64) (registry.RosterCampaign, error)
 	StartRosterCampaign(ctx context.Context, a registry.Actor, roles []registry.Role, window time.Duration) (registry.RosterCampaign, error)
+	StartYearlyRosterCampaign(ctx context.Context, a registry.Actor, roles []registry.Role, window time.Duration, since time.Time) (registry.RosterCampaign, error)
 	ClaimRosterMail(ctx context.Context, id int64, retry time.Duration) (string, registry.RosterRequest, error)
 	RecordRosterMail(ctx context.Context, id int64, sendErr error) (registry.RosterRequest, error)
 	RosterRequestByToken(ctx context.Context, token string) (registry.RosterRequest, error)
@@ -149,9 +150,9 @@ func (s *Service) startYearly(ctx context.Context, now time.Time) error {
 		s.opt.Log.Warn("roster renewal due but email is off (notify.email.smtp): not started", "date", at.Format("2006-01-02"))
 		return nil
 	}
-	camp, err := s.reg.StartRosterCampaign(ctx, Actor, s.opt.Roles, s.opt.Window)
+	camp, err := s.reg.StartYearlyRosterCampaign(ctx, Actor, s.opt.Roles, s.opt.Window, at)
 	if errors.Is(err, registry.ErrConflict) {
-		return nil // another campaign is open, or another instance started it
+		return nil // another campaign is open, or another instance started this one
 	}
 	if err != nil {
 		return fmt.Errorf("start roster campaign: %w", err)

@@ -195,6 +195,11 @@ func TestRosterCampaign(t *testing.T) {
 			t.Fatalf("bob's admin audit = %v", got)
 		}
 
+		// The yearly start happens once since its date, whoever tries.
+		if _, err := f.reg.StartYearlyRosterCampaign(f.ctx, f.admin, []registry.Role{registry.RoleTechnicalOfficer}, window, camp.StartedAt); !registry.IsNotDue(err) {
+			t.Fatalf("yearly start after a campaign since its date = %v", err)
+		}
+
 		// A new campaign may start once the last one closed; stepping
 		// down takes the title at once.
 		camp2, err := f.reg.StartRosterCampaign(f.ctx, f.admin, []registry.Role{registry.RoleTechnicalOfficer}, window)
