@@ -39,8 +39,8 @@ func (a *App) newRoster() *roster.Service {
 	if opt.MailOff && (cfg.Renewal != "" || opt.Reminder > 0) {
 		a.log.Info("roster renewal and certificate reminders wait for email (notify.email.smtp)")
 	}
-	if cfg.Renewal != "" && cfg.PublicURL == "" && a.cfg.CA.PublicURL == "" {
-		a.log.Warn("roster links use the listen address: set roster.public_url to where admins reach maillon", "listen", a.cfg.Listen.HTTP)
+	if cfg.Renewal != "" && cfg.PublicURL == "" && a.cfg.Web.PublicURL == "" && a.cfg.CA.PublicURL == "" {
+		a.log.Warn("roster links use the listen address: set web.public_url to where admins reach maillon", "listen", a.cfg.Listen.HTTP)
 	}
 	ro := roster.New(a.reg, opt)
 	a.metrics.MustRegister(rosterMetrics{ro, a.log})
@@ -98,6 +98,8 @@ func (a *App) rosterLinkBase() string {
 	switch {
 	case a.cfg.Roster.PublicURL != "":
 		return a.cfg.Roster.PublicURL
+	case a.cfg.Web.PublicURL != "":
+		return a.cfg.Web.PublicURL
 	case a.cfg.CA.PublicURL != "":
 		return a.cfg.CA.PublicURL
 	}

@@ -21,7 +21,8 @@ type Roster struct {
 	// Roles are the titles renewed; unset means technical-officer.
 	Roles []string `yaml:"roles"`
 	// PublicURL is maillon's address as admins' browsers reach it, for
-	// the links in the mails; empty means ca.public_url.
+	// the links in the mails; empty means web.public_url, then
+	// ca.public_url.
 	PublicURL string `yaml:"public_url"`
 }
 
@@ -98,6 +99,6 @@ roster:
   window: 14d
   roles: [technical-officer]
   # Base of the links in the mails, as admins' browsers reach maillon;
-  # empty means ca.public_url.
+  # empty means web.public_url (then ca.public_url).
   # public_url: https://maillon.example.org
 `
