@@ -541,8 +541,20 @@ func (s *Service) Unsubscribe(ctx context.Context, a Actor, id int64) error {
 // ExpireSubscriptions removes subscriptions left unconfirmed longer than
 // ttl.
 func (s *Service) ExpireSubscriptions(ctx context.Context, ttl time.Duration) (int64, error) {
+	// Called every minute: an idle daemon must not take the write lock.
+	due := false
+	err := s.store.Read(ctx, func(r Reader) error {
+		subs, err := r.ListSubscribers(ctx)
+		for _, sub := range subs {
+			due = due || (sub.ConfirmedAt == nil && s.Now().Sub(sub.CreatedAt) > ttl)
+		}
+		return err
+	})
+	if err != nil || !due {
+		return 0, err
+	}
 	var n int64
-	err := s.write(ctx, System, func(c *change) error {
+	err = s.write(ctx, System, func(c *change) error {
 		var err error
 		if n, err = c.tx.DeleteUnconfirmedSubscribers(ctx, c.now.Add(-ttl)); err != nil || n == 0 {
 			return err
