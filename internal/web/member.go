@@ -337,6 +337,16 @@ func (s *Server) memberLinePassword(w http.ResponseWriter, r *http.Request) {
 		s.memberLineError(w, r, err, "password", "password", nil)
 		return
 	}
+	// Whoever logged in with the old password is logged out; this
+	// browser gets a new session.
+	if err := s.opt.Registry.EndMemberWebSessions(r.Context(), sess.Actor(), sess.SubjectID); err != nil {
+		s.renderFailure(w, r, err)
+		return
+	}
+	if err := s.startSession(w, r, registry.SessionMember, sess.SubjectID, "password-change", sess.Actor()); err != nil {
+		s.renderFailure(w, r, err)
+		return
+	}
 	s.setFlash(w, r, "member.password.changed")
 	http.Redirect(w, r, "/member/lines/"+strconv.FormatInt(sub.ID, 10), http.StatusSeeOther)
 }

@@ -234,6 +234,8 @@ func TestMemberChangesTheirSettings(t *testing.T) {
 	f := newMemberFixture(t)
 	ctx := context.Background()
 	ada := f.login(t, "ada@ISP", "ada@ISP-password")
+	// Somebody else who knew the old password, logged in elsewhere.
+	thief := f.login(t, "ada@ISP", "ada@ISP-password")
 	line := "/member/lines/" + strconv.FormatInt(f.adaL.ID, 10)
 	ada.get(line)
 
@@ -250,6 +252,13 @@ func TestMemberChangesTheirSettings(t *testing.T) {
 	}
 	if _, err := f.reg.MemberLogin(ctx, "ada@ISP", "new-password-1"); err != nil {
 		t.Fatalf("the new password does not log in: %v", err)
+	}
+	// The change logs the other browser out and keeps this one in.
+	if code, _ := thief.get("/member/"); code != http.StatusSeeOther {
+		t.Errorf("the other session survived the password change: %d", code)
+	}
+	if code, _ := ada.get(line); code != 200 {
+		t.Fatalf("the member who changed the password was logged out: %d", code)
 	}
 	if _, err := f.reg.MemberLogin(ctx, "ada@ISP", "ada@ISP-password"); !errors.Is(err, registry.ErrUnauthenticated) {
 		t.Fatalf("the old password still logs in: %v", err)
