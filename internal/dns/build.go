@@ -491,7 +491,12 @@ func (b *builder) allocationItems(prefixes []Prefix, a Allocation) ([]placed, er
 	root, _ := rootPrefix(prefixes, a.Prefix)
 	owners := []string{ptrOwner(root, host)}
 	if host.Is6() && a.Prefix.Bits() < 128 {
-		owners = append(owners, wildcards(a.Prefix)...)
+		// The wildcard alone names the whole prefix, prefix::1 included:
+		// an exact PTR there would give the same name, and its empty
+		// non-terminals would hide the wildcard from every address that
+		// shares them (RFC 4592: the first /60 of a /56 would answer
+		// NXDOMAIN but for ::1).
+		owners = wildcards(a.Prefix)
 	}
 	for _, owner := range owners {
 		zb := b.zoneFor(owner)

@@ -2,6 +2,7 @@ package dns
 
 import (
 	"math/rand/v2"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -119,25 +120,55 @@ func TestCompareNames(t *testing.T) {
 }
 
 // TestEmptyNonTerminalsAreNotNodes checks what the index is for: an IPv6
-// PTR brings one node, not one per nibble, and the names between still
-// answer NODATA.
+// allocation's wildcard PTR brings one node, not one per nibble, and the
+// names between still answer NODATA.
 func TestEmptyNonTerminalsAreNotNodes(t *testing.T) {
 	snap, err := Build(daemonShape(10), nil, time.Now())
 	if err != nil || len(snap.Problems) > 0 {
 		t.Fatal(err, snap.Problems)
 	}
 	z := snap.Zone("8.b.d.0.1.0.0.2.ip6.arpa.")
-	// The apex, and per /64 the PTR on ::1 and the wildcard.
-	if len(z.nodes) != 1+2*10 || len(z.names) != len(z.nodes) {
+	// The apex, and per /64 its wildcard.
+	if len(z.nodes) != 1+10 || len(z.names) != len(z.nodes) {
 		t.Fatalf("%d nodes, %d names", len(z.nodes), len(z.names))
 	}
-	ptr := reverse("2001:db8:100::1")
-	for off, end := mdns.NextLabel(ptr, 0); !end && ptr[off:] != z.origin; off, end = mdns.NextLabel(ptr, off) {
-		if z.lookup(ptr[off:]) != emptyNonTerminal {
-			t.Fatalf("%s: not an empty non-terminal", ptr[off:])
+	wild := "*." + prefixName(netip.MustParsePrefix("2001:db8:100::/64"))
+	if z.lookup(wild) == nil || z.lookup(wild) == emptyNonTerminal {
+		t.Fatalf("%s: no wildcard node", wild)
+	}
+	for off, end := mdns.NextLabel(wild, 2); !end && wild[off:] != z.origin; off, end = mdns.NextLabel(wild, off) {
+		if z.lookup(wild[off:]) != emptyNonTerminal {
+			t.Fatalf("%s: not an empty non-terminal", wild[off:])
 		}
 	}
 	if z.lookup(reverse("2001:db8:100::2")) != nil {
-		t.Fatal("a name beside the PTR exists")
+		t.Fatal("a name under the wildcard exists")
+	}
+}
+
+// TestWholeDelegatedPrefixAnswers: every address of a delegated /56 gets
+// its PTR, in the first /64 (the CPE's LAN, beside prefix::1) as in the
+// others. An exact PTR on prefix::1 used to hide the wildcard from its
+// neighbours.
+func TestWholeDelegatedPrefixAnswers(t *testing.T) {
+	src := daemonShape(0)
+	src.Allocations = []Allocation{{Login: "ada", Prefix: netip.MustParsePrefix("2001:db8:1:100::/56")}}
+	snap, err := Build(src, nil, time.Now())
+	if err != nil || len(snap.Problems) > 0 {
+		t.Fatal(err, snap.Problems)
+	}
+	for _, addr := range []string{"2001:db8:1:100::1", "2001:db8:1:100::2", "2001:db8:1:100::42", "2001:db8:1:10f::1", "2001:db8:1:1ff:ffff:ffff:ffff:ffff"} {
+		m := new(mdns.Msg)
+		m.SetQuestion(reverse(addr), mdns.TypePTR)
+		snap.answer(m, reverse(addr), mdns.TypePTR, true, false)
+		if m.Rcode != mdns.RcodeSuccess || len(m.Answer) != 1 || m.Answer[0].(*mdns.PTR).Ptr != "ada.dsl.bench.example." {
+			t.Errorf("%s: rcode %d, answer %v", addr, m.Rcode, m.Answer)
+		}
+	}
+	m := new(mdns.Msg)
+	outside := reverse("2001:db8:1:200::1")
+	snap.answer(m, outside, mdns.TypePTR, true, false)
+	if m.Rcode != mdns.RcodeNameError {
+		t.Errorf("outside the /56: rcode %d, answer %v", m.Rcode, m.Answer)
 	}
 }

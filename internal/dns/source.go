@@ -151,8 +151,9 @@ type Allocation struct {
 	// Login identifies the subscription; {login} in templates.
 	Login string
 	// Prefix is an IPv4 /32, an IPv6 /128, or an IPv6 prefix (/64, /56...).
-	// An IPv6 prefix gets a wildcard PTR covering it, and its first host
-	// address (prefix::1) the forward AAAA and an exact PTR.
+	// An IPv6 prefix gets a wildcard PTR covering it (which answers for
+	// prefix::1 too), and its first host address (prefix::1) the forward
+	// AAAA.
 	Prefix netip.Prefix
 	// ReverseName is the member's own reverse name, replacing the template
 	// (see ValidateReverseName).
