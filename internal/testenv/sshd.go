@@ -182,14 +182,16 @@ func StartSSHAgent(t testing.TB, keys ...string) string {
 		t.Fatalf("start ssh-agent: %v", err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for i := 0; ; i++ {
-		if _, err := os.Stat(sock); err == nil {
+	// The socket file appears at bind, before listen: wait for a connection
+	// to succeed, not for the file (a deadline for a hung agent, not timing).
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
 			break
 		}
-		if i > 200 {
-			t.Fatal("ssh-agent did not create its socket")
+		if time.Now().After(deadline) {
+			t.Fatal("ssh-agent did not listen on its socket")
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	for _, k := range keys {
 		c := exec.Command(add, "-q", k)
