@@ -39,6 +39,21 @@ func (s *SSHD) Log() string {
 	return s.log.String()
 }
 
+// LogHas waits until what sshd logged from offset since on contains
+// substr, and says whether it came: sshd may write its log line after the
+// client has already seen the refusal. The 10 s bound is for a line that
+// never comes, not a timing check.
+func (s *SSHD) LogHas(since int, substr string) bool {
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if log := s.Log(); len(log) >= since && strings.Contains(log[since:], substr) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+}
+
 func (s *SSHD) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
