@@ -43,7 +43,13 @@ func TestAdminPasswordThenWebLogin(t *testing.T) {
 	if m == nil {
 		t.Fatalf("login page without a CSRF token:\n%s", body)
 	}
-	for password, want := range map[string]int{"wrong password!!": http.StatusUnauthorized, "a long enough password": http.StatusSeeOther} {
+	// In this order: a successful login renews the session, and with it
+	// the CSRF token the wrong password would be posted with.
+	for _, c := range []struct {
+		password string
+		want     int
+	}{{"wrong password!!", http.StatusUnauthorized}, {"a long enough password", http.StatusSeeOther}} {
+		password, want := c.password, c.want
 		resp, err = web.PostForm(base+"/login", url.Values{"login": {"root@example.org"}, "password": {password}, "csrf": {string(m[1])}})
 		if err != nil {
 			t.Fatal(err)
