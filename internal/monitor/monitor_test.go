@@ -401,3 +401,43 @@ func TestHealthAndDailyUptime(t *testing.T) {
 		t.Errorf("daily uptime %v, want %v", days, want)
 	}
 }
+
+// TestDNSAgainstKnot: DNS checks against Knot serving a zone: the answer
+// wanted, a wrong one, a name that does not exist, a zone it does not serve.
+func TestDNSAgainstKnot(t *testing.T) {
+	zone := `$ORIGIN example.org.
+$TTL 300
+@    SOA ns1 hostmaster 1 3600 600 1209600 300
+@    NS  ns1
+ns1  A   192.0.2.53
+www  A   192.0.2.80
+@    MX  10 mx1.example.org.
+`
+	k := testenv.StartKnot(t, 0, func(dir, listen string) string {
+		return fmt.Sprintf(`server:
+  listen: %s
+  rundir: %q
+database:
+  storage: %q
+template:
+  - id: default
+    storage: %q
+zone:
+  - domain: example.org.
+    file: example.org.zone
+`, listen, dir, dir, dir)
+	}, map[string]string{"example.org.zone": zone})
+	f := newFixture(t)
+	www := f.check(registry.CheckInput{Name: ptr("www"), Kind: ptr(registry.CheckDNS), Address: ptr(k.Addr), QueryName: ptr("www.example.org"), BodyMatch: ptr("192.0.2.80")})
+	mx := f.check(registry.CheckInput{Name: ptr("mx"), Kind: ptr(registry.CheckDNS), Address: ptr(k.Addr), QueryName: ptr("example.org"), QueryType: ptr("mx"), BodyMatch: ptr("mx1.example.org.")})
+	wrong := f.check(registry.CheckInput{Name: ptr("wrong"), Kind: ptr(registry.CheckDNS), Address: ptr(k.Addr), QueryName: ptr("www.example.org"), BodyMatch: ptr("192.0.2.81")})
+	nx := f.check(registry.CheckInput{Name: ptr("nx"), Kind: ptr(registry.CheckDNS), Address: ptr(k.Addr), QueryName: ptr("nope.example.org")})
+	refused := f.check(registry.CheckInput{Name: ptr("refused"), Kind: ptr(registry.CheckDNS), Address: ptr(k.Addr), QueryName: ptr("example.com")})
+	f.tick(0)
+	f.wantStates(map[*registry.Check]string{&www: "up", &mx: "up", &wrong: "down", &nx: "down", &refused: "down"})
+	for c, want := range map[*registry.Check]string{&nx: "NXDOMAIN", &refused: "REFUSED", &wrong: "answered 192.0.2.80"} {
+		if st, _ := f.mon.StateOf(c.ID); !strings.Contains(st.Message, want) {
+			t.Errorf("%s: message %q does not say %s", c.Name, st.Message, want)
+		}
+	}
+}
