@@ -170,6 +170,26 @@ func (s *Server) search(ctx context.Context, q string) ([]hit, error) {
 		} else if !errors.Is(err, registry.ErrNotFound) {
 			return err
 		}
+		// CPE serials and host names exactly: both tables are small next
+		// to the members'.
+		cpes, err := rd.ListCPEs(ctx, registry.ListOptions{Search: q, Limit: searchLimit})
+		if err != nil {
+			return err
+		}
+		for _, c := range cpes {
+			if strings.EqualFold(c.Serial, q) {
+				cpe(c, "serial")
+			}
+		}
+		hosts, err := rd.ListHosts(ctx, registry.ListOptions{Search: q, Limit: searchLimit})
+		if err != nil {
+			return err
+		}
+		for _, h := range hosts {
+			if strings.EqualFold(h.Name, q) {
+				add(hit{Kind: "entity.hosts", Label: h.Name, Detail: h.Role, Why: "name", Link: "/admin/hosts/" + strconv.FormatInt(h.ID, 10)})
+			}
+		}
 		if id, err := strconv.ParseInt(q, 10, 64); err == nil && id > 0 {
 			if m, err := rd.GetMember(ctx, id); err == nil {
 				add(hit{Kind: "entity.members", Label: m.Name, Detail: m.Email, Why: "id", Link: "/admin/members/" + strconv.FormatInt(m.ID, 10)})
@@ -194,16 +214,8 @@ func (s *Server) search(ctx context.Context, q string) ([]hit, error) {
 		for _, sub := range subs {
 			line(sub, "login or reference")
 		}
-		cpes, err := rd.ListCPEs(ctx, registry.ListOptions{Search: q, Limit: searchLimit})
-		if err != nil {
-			return err
-		}
 		for _, c := range cpes {
 			cpe(c, "serial or model")
-		}
-		hosts, err := rd.ListHosts(ctx, registry.ListOptions{Search: q, Limit: searchLimit})
-		if err != nil {
-			return err
 		}
 		for _, h := range hosts {
 			add(hit{Kind: "entity.hosts", Label: h.Name, Detail: h.Role, Why: "name or role", Link: "/admin/hosts/" + strconv.FormatInt(h.ID, 10)})

@@ -122,6 +122,16 @@ func TestSearch(t *testing.T) {
 			t.Errorf("search %q: %d %q, want a redirect to %s\n%s", q, r.status, r.location, line, r.body)
 		}
 	}
+	c, err := e.reg.CreateCPE(context.Background(), registry.Actor{Name: "test"}, registry.CPEInput{Model: ptr("FritzBox"), Serial: ptr("SN-TEST-1"),
+		MAC: ptr("02:00:00:00:00:01"), State: ptr(registry.CPELent), MemberID: &m.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"sn-test-1", "0200.0000.0001"} {
+		if r := b.get("/admin/search?q=" + q); r.location != "/admin/cpes/"+strconv.FormatInt(c.ID, 10) {
+			t.Errorf("search for CPE %q: %d %q", q, r.status, r.location)
+		}
+	}
 	if r := b.get("/admin/search?q=Hopper"); r.location != "/admin/members/"+strconv.FormatInt(m.ID, 10) {
 		t.Errorf("search by name: %d %q", r.status, r.location)
 	}
