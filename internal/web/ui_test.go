@@ -381,3 +381,23 @@ func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(b)))
 	return len(b), nil
 }
+
+// Behind a proxy that terminates TLS, web.secure_cookies marks every
+// cookie Secure.
+func TestSecureCookiesConfigured(t *testing.T) {
+	e := newUIEnvWith(t, func(_ string, w *config.Web) { w.SecureCookies = true })
+	e.addAdmin("Ada", registry.RoleAdmin)
+	resp, err := http.Get(e.srv.URL + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, v := range resp.Header.Values("Set-Cookie") {
+		if !strings.Contains(v, "; Secure") || !strings.Contains(v, "HttpOnly") {
+			t.Errorf("cookie %q is not Secure and HttpOnly", v)
+		}
+	}
+	if len(resp.Header.Values("Set-Cookie")) == 0 {
+		t.Fatal("the login page set no cookie (its form token)")
+	}
+}
