@@ -282,7 +282,13 @@ type StatusWriter interface {
 	// InsertDelivery returns false (and writes nothing) when the
 	// recipient already has this notice.
 	InsertDelivery(ctx context.Context, d *Delivery) (bool, error)
-	// SetDeliveryResult records an attempt: SentAt set when it went out.
+	// ClaimDelivery counts an attempt on an unsent delivery nobody
+	// claimed since leaseStart, stamping it claimed at now, and reports
+	// whether it did: of several instances, only the one that claims it
+	// sends it.
+	ClaimDelivery(ctx context.Context, d *Delivery, now, leaseStart time.Time) (bool, error)
+	// SetDeliveryResult records how an attempt went: SentAt set when it
+	// went out, LastError otherwise (and the claim released).
 	SetDeliveryResult(ctx context.Context, d *Delivery) error
 }
 

@@ -598,11 +598,31 @@ func (s *Service) PlanDeliveries(ctx context.Context, key string, entity string,
 	return added, err
 }
 
-// RecordDelivery records an attempt to send a delivery. It is not
-// audited: PlanDeliveries recorded who is told, this only says when.
+// DeliveryLease is how long a claimed delivery waits for its sender to
+// record the outcome before another may try it.
+const DeliveryLease = 10 * time.Minute
+
+// ClaimDelivery takes a delivery for sending, counting the attempt: false
+// when another instance (or an earlier pass) took it first. A claim whose
+// sender dies before recording leaves the delivery to be tried again at
+// the next pass, up to the attempts allowed.
+func (s *Service) ClaimDelivery(ctx context.Context, d *Delivery) (bool, error) {
+	var ok bool
+	err := s.write(ctx, System, func(c *change) error {
+		var err error
+		ok, err = c.tx.ClaimDelivery(ctx, d, c.now, c.now.Add(-DeliveryLease))
+		if ok {
+			d.Attempts++
+		}
+		return err
+	})
+	return ok, err
+}
+
+// RecordDelivery records how a claimed delivery went. It is not audited:
+// PlanDeliveries recorded who is told, this only says when.
 func (s *Service) RecordDelivery(ctx context.Context, d Delivery, sendErr error) error {
 	return s.write(ctx, System, func(c *change) error {
-		d.Attempts++
 		if sendErr == nil {
 			at := c.now
 			d.SentAt, d.LastError = &at, ""

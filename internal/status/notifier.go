@@ -308,9 +308,17 @@ func (s *Service) sendPending(ctx context.Context) error {
 			l = s.defaultLang()
 		}
 		msg := s.message(ev, d, l, names)
+		// Claimed before sending: another instance sharing the
+		// database skips what this one sends.
+		if ok, err := s.reg.ClaimDelivery(ctx, &d); err != nil || !ok {
+			if err != nil {
+				return fmt.Errorf("claim delivery %d: %w", d.ID, err)
+			}
+			continue
+		}
 		sendErr := s.opt.Sender.Send(ctx, msg)
 		if sendErr != nil {
-			s.log.Warn("status email not sent", "notice", d.Notice, "recipient", d.Recipient, "attempt", d.Attempts+1, "err", sendErr)
+			s.log.Warn("status email not sent", "notice", d.Notice, "recipient", d.Recipient, "attempt", d.Attempts, "err", sendErr)
 		}
 		if err := s.reg.RecordDelivery(ctx, d, sendErr); err != nil {
 			return fmt.Errorf("record delivery %d: %w", d.ID, err)

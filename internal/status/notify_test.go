@@ -412,3 +412,31 @@ func TestSubscribeRateLimit(t *testing.T) {
 		t.Fatalf("an hour later: %d", code)
 	}
 }
+
+// TestTwoInstancesSendOnce: two daemons sharing the database tick at the
+// same time; each affected member still gets one email.
+func TestTwoInstancesSendOnce(t *testing.T) {
+	f := newFixture(t, start)
+	n := f.isp()
+	sender, smtp := smtpSender(t)
+	f.opt.Sender = sender
+	f.restart()
+	other, err := status.New(f.opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must[registry.Incident](t)(f.reg.OpenIncident(f.ctx, f.admin, registry.IncidentInput{Title: ptr("Fleming down"), Components: &[]int64{n.internet.ID}, Message: "On it."}))
+	errs := make(chan error, 2)
+	for _, svc := range []*status.Service{f.svc, other} {
+		go func() { errs <- svc.Tick(f.ctx) }()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := subjects(smtp.Messages(t))
+	if len(got) != 2 || len(got["ada@example.org"]) != 1 || len(got["bob@example.org"]) != 1 {
+		t.Fatalf("mails: %v", got)
+	}
+}

@@ -36,6 +36,7 @@ type Registry interface {
 	ExpireSubscriptions(ctx context.Context, ttl time.Duration) (int64, error)
 	NoticeMaintenance(ctx context.Context, id int64, event string) error
 	PlanDeliveries(ctx context.Context, key, entity string, entityID int64, ds []registry.Delivery) (int, error)
+	ClaimDelivery(ctx context.Context, d *registry.Delivery) (bool, error)
 	RecordDelivery(ctx context.Context, d registry.Delivery, sendErr error) error
 }
 

@@ -402,7 +402,17 @@ func (t *txn) InsertDelivery(ctx context.Context, d *registry.Delivery) (bool, e
 	return true, nil
 }
 
+func (t *txn) ClaimDelivery(ctx context.Context, d *registry.Delivery, now, leaseStart time.Time) (bool, error) {
+	r, err := t.exec(ctx, `UPDATE status_deliveries SET attempts = attempts + 1, claimed_at = ?
+		WHERE id = ? AND sent_at IS NULL AND (claimed_at IS NULL OR claimed_at < ?)`, now, d.ID, leaseStart)
+	if err != nil {
+		return false, err
+	}
+	n, err := r.RowsAffected()
+	return n == 1, err
+}
+
 func (t *txn) SetDeliveryResult(ctx context.Context, d *registry.Delivery) error {
-	r, err := t.exec(ctx, "UPDATE status_deliveries SET sent_at = ?, attempts = ?, last_error = ? WHERE id = ?", d.SentAt, d.Attempts, d.LastError, d.ID)
+	r, err := t.exec(ctx, "UPDATE status_deliveries SET sent_at = ?, last_error = ?, claimed_at = NULL WHERE id = ?", d.SentAt, d.LastError, d.ID)
 	return mustAffect(r, err, "delivery", d.ID)
 }

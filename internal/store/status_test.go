@@ -232,11 +232,26 @@ func TestStatusPrefsSubscribersDeliveries(t *testing.T) {
 		if len(pend) != 2 {
 			t.Fatalf("pending = %+v", pend)
 		}
-		if err := f.reg.RecordDelivery(f.ctx, pend[0], nil); err != nil {
+		// Two instances claim the same delivery: one wins.
+		first, second := pend[0], pend[0]
+		if ok, err := f.reg.ClaimDelivery(f.ctx, &first); err != nil || !ok || first.Attempts != 1 {
+			t.Fatalf("claim: %v %v %+v", ok, err, first)
+		}
+		if ok, err := f.reg.ClaimDelivery(f.ctx, &second); err != nil || ok {
+			t.Fatalf("second claim: %v %v", ok, err)
+		}
+		if err := f.reg.RecordDelivery(f.ctx, first, nil); err != nil {
 			t.Fatal(err)
 		}
+		if ok, _ := f.reg.ClaimDelivery(f.ctx, &first); ok {
+			t.Fatal("a sent delivery was claimed again")
+		}
 		for range 3 {
-			if err := f.reg.RecordDelivery(f.ctx, pend[1], errors.New("550 no such user")); err != nil {
+			d := pend[1]
+			if ok, err := f.reg.ClaimDelivery(f.ctx, &d); err != nil || !ok {
+				t.Fatalf("claim %+v: %v %v", d, ok, err)
+			}
+			if err := f.reg.RecordDelivery(f.ctx, d, errors.New("550 no such user")); err != nil {
 				t.Fatal(err)
 			}
 			f.read(func(r registry.Reader) error { all, err := r.ListDeliveries(f.ctx, key); pend[1] = all[1]; return err })
