@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
+
 	"maillon/internal/macaddr"
 	"maillon/internal/registry"
 )
@@ -68,29 +70,37 @@ func (s *Server) search(ctx context.Context, q string) ([]hit, error) {
 		}
 	}
 	memberName := map[int64]string{}
+	// cur is the read the helpers below look names up in.
+	var cur registry.Reader
+	nameOf := func(id int64) string {
+		if n, ok := memberName[id]; ok {
+			return n
+		}
+		m, err := cur.GetMember(ctx, id)
+		if err != nil {
+			return ""
+		}
+		memberName[id] = m.Name
+		return m.Name
+	}
+	line := func(sub registry.Subscription, why string) {
+		add(hit{Kind: "entity.subscriptions", Label: sub.Login, Detail: nameOf(sub.MemberID) + " · " + string(sub.Kind) + " · " + string(sub.State),
+			Why: why, Link: "/admin/subscriptions/" + strconv.FormatInt(sub.ID, 10)})
+	}
+	cpe := func(c registry.CPE, why string) {
+		detail := c.Model + " · " + string(c.State)
+		if c.MemberID != nil {
+			detail += " · " + nameOf(*c.MemberID)
+		}
+		add(hit{Kind: "entity.cpes", Label: c.Serial, Detail: detail, Why: why, Link: "/admin/cpes/" + strconv.FormatInt(c.ID, 10)})
+	}
+	var (
+		cpes     []registry.CPE
+		hosts    []registry.Host
+		needText bool
+	)
 	err := s.opt.Registry.Read(ctx, func(rd registry.Reader) error {
-		nameOf := func(id int64) string {
-			if n, ok := memberName[id]; ok {
-				return n
-			}
-			m, err := rd.GetMember(ctx, id)
-			if err != nil {
-				return ""
-			}
-			memberName[id] = m.Name
-			return m.Name
-		}
-		line := func(sub registry.Subscription, why string) {
-			add(hit{Kind: "entity.subscriptions", Label: sub.Login, Detail: nameOf(sub.MemberID) + " · " + string(sub.Kind) + " · " + string(sub.State),
-				Why: why, Link: "/admin/subscriptions/" + strconv.FormatInt(sub.ID, 10)})
-		}
-		cpe := func(c registry.CPE, why string) {
-			detail := c.Model + " · " + string(c.State)
-			if c.MemberID != nil {
-				detail += " · " + nameOf(*c.MemberID)
-			}
-			add(hit{Kind: "entity.cpes", Label: c.Serial, Detail: detail, Why: why, Link: "/admin/cpes/" + strconv.FormatInt(c.ID, 10)})
-		}
+		cur = rd
 
 		// An address: the line holding it (its /32, /64 or delegated
 		// prefix), hosts and NAS at it.
@@ -172,7 +182,8 @@ func (s *Server) search(ctx context.Context, q string) ([]hit, error) {
 		}
 		// CPE serials and host names exactly: both tables are small next
 		// to the members'.
-		cpes, err := rd.ListCPEs(ctx, registry.ListOptions{Search: q, Limit: searchLimit})
+		var err error
+		cpes, err = rd.ListCPEs(ctx, registry.ListOptions{Search: q, Limit: searchLimit})
 		if err != nil {
 			return err
 		}
@@ -181,7 +192,7 @@ func (s *Server) search(ctx context.Context, q string) ([]hit, error) {
 				cpe(c, "serial")
 			}
 		}
-		hosts, err := rd.ListHosts(ctx, registry.ListOptions{Search: q, Limit: searchLimit})
+		hosts, err = rd.ListHosts(ctx, registry.ListOptions{Search: q, Limit: searchLimit})
 		if err != nil {
 			return err
 		}
@@ -197,19 +208,42 @@ func (s *Server) search(ctx context.Context, q string) ([]hit, error) {
 		} else if len(hits) > 0 {
 			return nil
 		}
-		// Text: names, emails, rooms, phones, logins, upstream
-		// references, serials, hosts.
-		members, err := rd.ListMembers(ctx, registry.ListOptions{Search: q, Limit: searchLimit})
-		if err != nil {
+		needText = true
+		return nil
+	})
+	if err != nil || !needText {
+		return hits, err
+	}
+	// Text: names, emails, rooms, phones, logins, upstream references,
+	// serials, hosts. The two scans over every member and every line run
+	// side by side, each in its own read.
+	var (
+		members []registry.Member
+		subs    []registry.Subscription
+		g       errgroup.Group
+	)
+	g.Go(func() error {
+		return s.opt.Registry.Read(ctx, func(rd registry.Reader) error {
+			var err error
+			members, err = rd.ListMembers(ctx, registry.ListOptions{Search: q, Limit: searchLimit})
 			return err
-		}
+		})
+	})
+	g.Go(func() error {
+		return s.opt.Registry.Read(ctx, func(rd registry.Reader) error {
+			var err error
+			subs, err = rd.ListSubscriptions(ctx, registry.SubscriptionFilter{ListOptions: registry.ListOptions{Search: q, Limit: searchLimit}})
+			return err
+		})
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	err = s.opt.Registry.Read(ctx, func(rd registry.Reader) error {
+		cur = rd
 		for _, m := range members {
 			memberName[m.ID] = m.Name
 			add(hit{Kind: "entity.members", Label: m.Name, Detail: m.Email, Why: "name, email, room or phone", Link: "/admin/members/" + strconv.FormatInt(m.ID, 10)})
-		}
-		subs, err := rd.ListSubscriptions(ctx, registry.SubscriptionFilter{ListOptions: registry.ListOptions{Search: q, Limit: searchLimit}})
-		if err != nil {
-			return err
 		}
 		for _, sub := range subs {
 			line(sub, "login or reference")
