@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"maillon/internal/app"
 	"maillon/internal/config"
@@ -109,14 +108,25 @@ func TestBackupWhileServingAndRestore(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
+	written := make(chan struct{})
 	go func() {
 		defer wg.Done()
+		ok := 0
 		for i := 0; ctx.Err() == nil; i++ {
 			name, email := fmt.Sprintf("Writer %d", i), fmt.Sprintf("w%d@example.org", i)
-			reg.CreateMember(context.Background(), registry.System, registry.MemberInput{Name: &name, Email: &email})
+			if _, err := reg.CreateMember(context.Background(), registry.System, registry.MemberInput{Name: &name, Email: &email}); err != nil {
+				t.Errorf("writer: %v", err)
+				close(written)
+				return
+			}
+			if ok++; ok == 10 {
+				close(written)
+			}
 		}
 	}()
-	time.Sleep(200 * time.Millisecond)
+	// The backup starts once some members are committed, and runs while
+	// the writer goes on.
+	<-written
 	backup := filepath.Join(dir, "backup.db")
 	r := runCLI(runOpt{}, nil, "backup", "--config", conf, backup)
 	cancel()
