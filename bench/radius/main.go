@@ -236,7 +236,7 @@ func load(args []string) error {
 // pace releases rate tokens per second in small ticks until ctx ends; a
 // token that finds every worker busy is counted as sent late, not dropped.
 func pace(ctx context.Context, rate int, tokens chan<- struct{}) {
-	const tick = time.Millisecond
+	const tick = 100 * time.Microsecond
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	start := time.Now()
