@@ -135,6 +135,31 @@ func (l *loginLimiter) fail(ip netip.Addr, account string) {
 // password does not excuse guessing others).
 func (l *loginLimiter) succeed(account string) { l.account.clear(accountKey(account)) }
 
+// lockedOut tells a client the limiter refused, on every login form alike:
+// Retry-After in seconds, and the whole minutes to wait that the page shows.
+func lockedOut(w http.ResponseWriter, wait time.Duration) (minutes int) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+	return int(wait.Minutes()) + 1
+}
+
+// passwordRefused answers a failed password check on every login form
+// alike: a registry failure as such; a wrong password counted against ip
+// and account, logged (login, never the password) and answered 401 by
+// render. It reports false when err is nil.
+func (s *Server) passwordRefused(w http.ResponseWriter, r *http.Request, err error, ip netip.Addr, account, logMsg, login string, render func()) bool {
+	if err == nil {
+		return false
+	}
+	if !errors.Is(err, registry.ErrUnauthenticated) {
+		s.renderFailure(w, r, err)
+		return true
+	}
+	s.loginLimiter.fail(ip, account)
+	s.opt.Logger.Info(logMsg, "login", login, "remote", ip)
+	render()
+	return true
+}
+
 type loginData struct {
 	Login string
 	Next  string
@@ -173,9 +198,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	ip := s.clientIP(r)
 	account := "admin:" + name
 	if wait := s.loginLimiter.allow(ip, account); wait > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		s.renderStatus(w, r, http.StatusTooManyRequests, "login.html",
-			s.loginPage(r, loginData{Login: name, Error: "login.locked", Wait: int(wait.Minutes()) + 1}))
+			s.loginPage(r, loginData{Login: name, Error: "login.locked", Wait: lockedOut(w, wait)}))
 		return
 	}
 	// argon2id takes 64 MiB a try: a few at a time keep a burst of
@@ -183,14 +207,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	s.hashSlots <- struct{}{}
 	admin, err := s.opt.Registry.CheckAdminPassword(r.Context(), name, password)
 	<-s.hashSlots
-	if err != nil {
-		if !errors.Is(err, registry.ErrUnauthenticated) {
-			s.renderFailure(w, r, err)
-			return
-		}
-		s.loginLimiter.fail(ip, account)
-		s.opt.Logger.Info("web login failed", "login", name, "remote", ip)
+	if s.passwordRefused(w, r, err, ip, account, "web login failed", name, func() {
 		s.renderStatus(w, r, http.StatusUnauthorized, "login.html", s.loginPage(r, loginData{Login: name, Error: "login.wrong"}))
+	}) {
 		return
 	}
 	s.loginLimiter.succeed(account)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"maillon/internal/registry"
@@ -83,21 +82,15 @@ func (s *Server) memberLogin(w http.ResponseWriter, r *http.Request) {
 	ip := s.clientIP(r)
 	account := "member:" + login
 	if wait := s.loginLimiter.allow(ip, account); wait > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		s.renderStatus(w, r, http.StatusTooManyRequests, "member_login.html",
-			s.memberLoginPage(r, memberLoginData{Login: login, Error: "member.login.locked", Wait: int(wait.Minutes()) + 1}))
+			s.memberLoginPage(r, memberLoginData{Login: login, Error: "member.login.locked", Wait: lockedOut(w, wait)}))
 		return
 	}
 	m, err := s.opt.Registry.MemberLogin(r.Context(), login, password)
-	if err != nil {
-		if !errors.Is(err, registry.ErrUnauthenticated) {
-			s.renderFailure(w, r, err)
-			return
-		}
-		s.loginLimiter.fail(ip, account)
-		s.opt.Logger.Info("member login failed", "login", login, "remote", ip)
+	if s.passwordRefused(w, r, err, ip, account, "member login failed", login, func() {
 		s.renderStatus(w, r, http.StatusUnauthorized, "member_login.html",
 			s.memberLoginPage(r, memberLoginData{Login: login, Error: "member.login.wrong"}))
+	}) {
 		return
 	}
 	s.loginLimiter.succeed(account)
@@ -124,9 +117,8 @@ func (s *Server) memberLinkRequest(w http.ResponseWriter, r *http.Request) {
 	ip := s.clientIP(r)
 	account := "member-link:" + email
 	if wait := s.loginLimiter.allow(ip, account); wait > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		s.renderStatus(w, r, http.StatusTooManyRequests, "member_login.html",
-			s.memberLoginPage(r, memberLoginData{Email: email, Error: "member.login.locked", Wait: int(wait.Minutes()) + 1}))
+			s.memberLoginPage(r, memberLoginData{Email: email, Error: "member.login.locked", Wait: lockedOut(w, wait)}))
 		return
 	}
 	s.loginLimiter.fail(ip, account)
@@ -166,9 +158,8 @@ func (s *Server) memberLinkRedeem(w http.ResponseWriter, r *http.Request) {
 	// Only the address counts here: tokens are not guessable, but a
 	// stream of wrong ones from one place is somebody trying.
 	if wait := s.loginLimiter.address.wait(addressKey(ip)); wait > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		s.renderStatus(w, r, http.StatusTooManyRequests, "member_login.html",
-			s.memberLoginPage(r, memberLoginData{Error: "member.login.locked", Wait: int(wait.Minutes()) + 1}))
+			s.memberLoginPage(r, memberLoginData{Error: "member.login.locked", Wait: lockedOut(w, wait)}))
 		return
 	}
 	m, err := s.opt.Registry.RedeemLoginLink(r.Context(), r.PostFormValue("token"))
