@@ -45,7 +45,7 @@ var (
 	storeFree = []string{"internal/registry"}
 
 	// Test helpers, never linked into the binary.
-	testOnly = []string{"internal/testenv"}
+	testOnly = []string{"internal/testenv", "internal/app/apptest"}
 
 	// No package may carry one of these names (path element or package clause).
 	bannedNames = []string{"util", "utils", "common", "types", "api", "http"}

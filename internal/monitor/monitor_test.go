@@ -27,7 +27,7 @@ type fixture struct {
 	ctx   context.Context
 	st    *store.Store
 	reg   *registry.Service
-	clock *monitor.FakeClock
+	clock *testenv.Clock
 	admin registry.Actor
 	sent  *outbox
 	mon   *monitor.Monitor
@@ -104,7 +104,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(func() { st.Close() })
 	key, _ := secret.ParseKey(secret.NewKey())
 	box, _ := secret.New(key)
-	clock := monitor.NewFakeClock(start)
+	clock := testenv.NewClock(start)
 	reg := registry.New(st, box, registry.Options{Now: clock.Now})
 	f := &fixture{t: t, ctx: ctx, st: st, reg: reg, clock: clock, admin: registry.Actor{Name: "test"}, sent: &outbox{}, maint: &maintenance{},
 		cfg: config.Monitor{PublicURL: "https://maillon.example.org", Routes: defaultRoutes()}}
