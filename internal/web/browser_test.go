@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -30,27 +29,8 @@ import (
 // $MAILLON_ARTIFACTS/browser, or test-artifacts/browser at the top of the
 // repository when MAILLON_ARTIFACTS is unset; the test logs the path.
 func TestBrowser(t *testing.T) {
-	chromium := testenv.LookPath(t, "chromium")
-	node := testenv.LookPath(t, "node")
-	// playwright-core 1.65 needs Node.js 20 (Debian 12's nodejs is 18).
-	if v, err := exec.Command(node, "-p", "process.versions.node.split('.')[0]").Output(); err != nil {
-		t.Fatalf("node: %v", err)
-	} else if major, _ := strconv.Atoi(strings.TrimSpace(string(v))); major < 20 {
-		testenv.Unavailable(t, "Node.js %s is too old for playwright-core (20 or later)", strings.TrimSpace(string(v)))
-	}
-	e2e, err := filepath.Abs("../../e2e")
-	if err != nil {
-		t.Fatal(err)
-	}
-	testenv.NpmCI(t, e2e)
-
-	artifacts := os.Getenv("MAILLON_ARTIFACTS")
-	if artifacts == "" {
-		if artifacts, err = filepath.Abs("../../test-artifacts"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	artifacts = filepath.Join(artifacts, "browser")
+	pw := testenv.NewPlaywright(t, "../../e2e", "browser")
+	artifacts := pw.Artifacts
 	if err := os.RemoveAll(artifacts); err != nil {
 		t.Fatal(err)
 	}
@@ -89,12 +69,8 @@ func TestBrowser(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join(e2e, "browser.mjs"))
-	cmd.Dir = e2e
-	cmd.Env = append(os.Environ(),
+	cmd := pw.Command(ctx, "browser.mjs",
 		"BASE_URL=http://"+a.HTTPAddr(),
-		"CHROMIUM="+chromium,
-		"ARTIFACTS="+artifacts,
 		"ADMIN_LOGIN="+admin.Name,
 		"ADMIN_PASSWORD="+adminPassword,
 		"MEMBER_LOGIN="+demo.Login,
