@@ -26,18 +26,15 @@ func init() { apiRoutes = append(apiRoutes, (*Server).passwordRoutes) }
 var apiRoutes []func(*Server)
 
 func (s *Server) passwordRoutes() {
-	findAdmin := findIn(s, "admin", registry.Reader.GetAdmin, registry.Reader.ListAdmins, func(a *registry.Admin, ref string) bool {
-		return sameName(a.Name, ref) || sameName(a.Email, ref)
-	})
 	s.handle("POST /api/v1/admins/{ref}/password", "Set an admin's web password (argon2id); \"\" removes it. Ends their web sessions",
 		reflect.TypeOf(passwordRequest{}), nil, nil, func(w http.ResponseWriter, r *http.Request) {
 			c := callerOf(r)
-			admin, err := findAdmin(r.Context(), r.PathValue("ref"))
+			admin, err := s.findAdmin(r.Context(), r.PathValue("ref"))
 			if err != nil {
 				s.fail(w, r, err)
 				return
 			}
-			if !c.isAdmin() && (c.admin == nil || c.admin.ID != admin.ID) {
+			if !c.mayActFor(admin.ID) {
 				s.fail(w, r, fmt.Errorf("only admins may set others' passwords: %w", errForbidden))
 				return
 			}

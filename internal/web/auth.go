@@ -63,6 +63,12 @@ type caller struct {
 func (c caller) canWrite() bool { return c.admin == nil || c.admin.CanWrite() }
 func (c caller) isAdmin() bool  { return c.admin == nil || c.admin.Has(registry.RoleAdmin) }
 
+// mayActFor reports whether the caller may act on adminID's own things
+// (password, tokens, roster answer): that admin themself, or an admin.
+func (c caller) mayActFor(adminID int64) bool {
+	return c.isAdmin() || (c.admin != nil && c.admin.ID == adminID)
+}
+
 func actorName(ctx context.Context) string {
 	if c, ok := ctx.Value(callerKey).(caller); ok {
 		return c.actor.Name

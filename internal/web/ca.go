@@ -93,14 +93,6 @@ func (s *Server) caRoutes() {
 	if ca == nil {
 		return
 	}
-	findAdmin := findIn(s, "admin", registry.Reader.GetAdmin, registry.Reader.ListAdmins, func(a *registry.Admin, ref string) bool {
-		return sameName(a.Name, ref) || sameName(a.Email, ref)
-	})
-	findHost := findIn(s, "host", registry.Reader.GetHost, func(r registry.Reader, ctx context.Context) ([]registry.Host, error) {
-		return r.ListHosts(ctx, registry.ListOptions{})
-	}, func(h *registry.Host, ref string) bool {
-		return sameName(h.Name, ref) || (h.Address.IsValid() && h.Address.String() == ref)
-	})
 	now := s.opt.Registry.Now
 	// signed checks the requested validity, signs, and answers with the
 	// new certificate and where to find it again.
@@ -132,7 +124,7 @@ func (s *Server) caRoutes() {
 				s.fail(w, r, err)
 				return
 			}
-			admin, err := findAdmin(r.Context(), req.Admin)
+			admin, err := s.findAdmin(r.Context(), req.Admin)
 			if err != nil {
 				s.fail(w, r, &registry.ValidationError{Field: "admin", Message: err.Error()})
 				return
@@ -148,7 +140,7 @@ func (s *Server) caRoutes() {
 				s.fail(w, r, err)
 				return
 			}
-			host, err := findHost(r.Context(), req.Host)
+			host, err := s.findHost(r.Context(), req.Host)
 			if err != nil {
 				s.fail(w, r, &registry.ValidationError{Field: "host", Message: err.Error()})
 				return
@@ -169,7 +161,7 @@ func (s *Server) caRoutes() {
 				return
 			}
 			if ref := q.Get("admin"); ref != "" {
-				a, err := findAdmin(r.Context(), ref)
+				a, err := s.findAdmin(r.Context(), ref)
 				if err != nil {
 					s.fail(w, r, err)
 					return
@@ -177,7 +169,7 @@ func (s *Server) caRoutes() {
 				f.AdminID = a.ID
 			}
 			if ref := q.Get("host"); ref != "" {
-				h, err := findHost(r.Context(), ref)
+				h, err := s.findHost(r.Context(), ref)
 				if err != nil {
 					s.fail(w, r, err)
 					return

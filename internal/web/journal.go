@@ -54,11 +54,6 @@ func (s *Server) journalRoutes() {
 	if j == nil {
 		return
 	}
-	findHost := findIn(s, "host", registry.Reader.GetHost, func(r registry.Reader, ctx context.Context) ([]registry.Host, error) {
-		return r.ListHosts(ctx, registry.ListOptions{})
-	}, func(h *registry.Host, ref string) bool {
-		return sameName(h.Name, ref) || (h.Address.IsValid() && h.Address.String() == ref)
-	})
 	entryType := reflect.TypeOf(registry.JournalEntry{})
 
 	s.handle("GET /api/v1/journal", "List the interventions journal, newest first: the whole network, or one host's",
@@ -73,7 +68,7 @@ func (s *Server) journalRoutes() {
 				return
 			}
 			if ref := q.Get("host"); ref != "" {
-				h, err := findHost(r.Context(), ref)
+				h, err := s.findHost(r.Context(), ref)
 				if err != nil {
 					s.fail(w, r, err)
 					return
@@ -119,7 +114,7 @@ func (s *Server) journalRoutes() {
 				s.fail(w, r, &registry.ValidationError{Field: "host", Message: "is required"})
 				return
 			}
-			h, err := findHost(r.Context(), req.Host)
+			h, err := s.findHost(r.Context(), req.Host)
 			if err != nil {
 				s.fail(w, r, &registry.ValidationError{Field: "host", Message: err.Error()})
 				return
@@ -155,7 +150,7 @@ func (s *Server) journalRoutes() {
 
 	s.handle("POST /api/v1/hosts/{ref}/agent-tokens", "Issue the token a host's agent reports with; shown only in this response",
 		reflect.TypeOf(agentTokenRequest{}), reflect.TypeOf(AgentTokenResponse{}), nil, func(w http.ResponseWriter, r *http.Request) {
-			h, err := findHost(r.Context(), r.PathValue("ref"))
+			h, err := s.findHost(r.Context(), r.PathValue("ref"))
 			if err != nil {
 				s.fail(w, r, err)
 				return
@@ -176,7 +171,7 @@ func (s *Server) journalRoutes() {
 		reflect.TypeOf(listResponse[registry.AgentToken]{}), []string{"host"}, func(w http.ResponseWriter, r *http.Request) {
 			var hostID int64
 			if ref := r.URL.Query().Get("host"); ref != "" {
-				h, err := findHost(r.Context(), ref)
+				h, err := s.findHost(r.Context(), ref)
 				if err != nil {
 					s.fail(w, r, err)
 					return

@@ -43,9 +43,6 @@ func (s *Server) rosterRoutes() {
 	if ro == nil {
 		return
 	}
-	findAdmin := findIn(s, "admin", registry.Reader.GetAdmin, registry.Reader.ListAdmins, func(a *registry.Admin, ref string) bool {
-		return sameName(a.Name, ref) || sameName(a.Email, ref)
-	})
 	campaignType := reflect.TypeOf(registry.RosterCampaign{})
 	s.handle("GET /api/v1/roster", "The latest roster renewal campaign: who was asked, who answered, deadlines",
 		nil, campaignType, nil, func(w http.ResponseWriter, r *http.Request) {
@@ -85,11 +82,11 @@ func (s *Server) rosterRoutes() {
 			var admin registry.Admin
 			switch {
 			case req.Admin != "":
-				if admin, err = findAdmin(r.Context(), req.Admin); err != nil {
+				if admin, err = s.findAdmin(r.Context(), req.Admin); err != nil {
 					s.fail(w, r, &registry.ValidationError{Field: "admin", Message: err.Error()})
 					return
 				}
-				if (c.admin == nil || c.admin.ID != admin.ID) && !c.isAdmin() {
+				if !c.mayActFor(admin.ID) {
 					s.fail(w, r, fmt.Errorf("only admins may answer for someone else: %w", errForbidden))
 					return
 				}

@@ -10,6 +10,22 @@ import (
 	"maillon/internal/registry"
 )
 
+// findAdmin resolves an admin's id, name or email, and findHost a host's
+// id, name or address: every API that takes such a ref matches it alike.
+func (s *Server) findAdmin(ctx context.Context, ref string) (registry.Admin, error) {
+	return findIn(s, "admin", registry.Reader.GetAdmin, registry.Reader.ListAdmins, func(a *registry.Admin, ref string) bool {
+		return sameName(a.Name, ref) || sameName(a.Email, ref)
+	})(ctx, ref)
+}
+
+func (s *Server) findHost(ctx context.Context, ref string) (registry.Host, error) {
+	return findIn(s, "host", registry.Reader.GetHost, func(r registry.Reader, ctx context.Context) ([]registry.Host, error) {
+		return r.ListHosts(ctx, registry.ListOptions{})
+	}, func(h *registry.Host, ref string) bool {
+		return sameName(h.Name, ref) || (h.Address.IsValid() && h.Address.String() == ref)
+	})(ctx, ref)
+}
+
 // findIn resolves a ref that is an id, or else a name matched by match.
 func findIn[T any](s *Server, entity string, get func(registry.Reader, context.Context, int64) (T, error),
 	list func(registry.Reader, context.Context) ([]T, error), match func(*T, string) bool) func(context.Context, string) (T, error) {
@@ -101,12 +117,8 @@ func (s *Server) routes() {
 		list: func(ctx context.Context, r registry.Reader, _ url.Values, opt registry.ListOptions) ([]registry.Host, error) {
 			return r.ListHosts(ctx, opt)
 		},
-		find: findIn(s, "host", registry.Reader.GetHost, func(r registry.Reader, ctx context.Context) ([]registry.Host, error) {
-			return r.ListHosts(ctx, registry.ListOptions{})
-		}, func(h *registry.Host, ref string) bool {
-			return sameName(h.Name, ref) || (h.Address.IsValid() && h.Address.String() == ref)
-		}),
-		id: func(h *registry.Host) int64 { return h.ID }, create: reg.CreateHost, update: reg.UpdateHost, delete: reg.DeleteHost,
+		find: s.findHost,
+		id:   func(h *registry.Host) int64 { return h.ID }, create: reg.CreateHost, update: reg.UpdateHost, delete: reg.DeleteHost,
 	})
 	register(s, resource[registry.Port, registry.PortInput]{
 		path: "ports", name: "switch port", refHelp: "id", queries: []string{"host_id"},
@@ -145,10 +157,8 @@ func (s *Server) routes() {
 			as, err := r.ListAdmins(ctx)
 			return filter(as, opt, func(a *registry.Admin) string { return a.Name + " " + a.Email }), err
 		},
-		find: findIn(s, "admin", registry.Reader.GetAdmin, registry.Reader.ListAdmins, func(a *registry.Admin, ref string) bool {
-			return sameName(a.Name, ref) || sameName(a.Email, ref)
-		}),
-		id: func(a *registry.Admin) int64 { return a.ID }, create: reg.CreateAdmin, update: reg.UpdateAdmin, delete: reg.DeleteAdmin,
+		find: s.findAdmin,
+		id:   func(a *registry.Admin) int64 { return a.ID }, create: reg.CreateAdmin, update: reg.UpdateAdmin, delete: reg.DeleteAdmin,
 	})
 	register(s, resource[registry.Zone, registry.ZoneInput]{
 		path: "zones", name: "DNS zone", refHelp: "id or origin",

@@ -23,18 +23,15 @@ type tokenResponse struct {
 }
 
 func (s *Server) tokenRoutes() {
-	findAdmin := findIn(s, "admin", registry.Reader.GetAdmin, registry.Reader.ListAdmins, func(a *registry.Admin, ref string) bool {
-		return sameName(a.Name, ref) || sameName(a.Email, ref)
-	})
 	s.handle("POST /api/v1/admins/{ref}/tokens", "Issue an API token for an admin; the token is shown only in this response",
 		reflect.TypeOf(tokenRequest{}), reflect.TypeOf(tokenResponse{}), nil, func(w http.ResponseWriter, r *http.Request) {
 			c := callerOf(r)
-			admin, err := findAdmin(r.Context(), r.PathValue("ref"))
+			admin, err := s.findAdmin(r.Context(), r.PathValue("ref"))
 			if err != nil {
 				s.fail(w, r, err)
 				return
 			}
-			if !c.isAdmin() && (c.admin == nil || c.admin.ID != admin.ID) {
+			if !c.mayActFor(admin.ID) {
 				s.fail(w, r, fmt.Errorf("only admins may issue tokens for others: %w", errForbidden))
 				return
 			}
