@@ -188,20 +188,17 @@ func (s *Server) caRoutes() {
 				s.fail(w, r, fmt.Errorf("state=%q is not one of valid, expired, revoked, pending: %w", state, errBadRequest))
 				return
 			}
-			limit := 0
-			if v := q.Get("limit"); v != "" {
-				n, err := strconv.Atoi(v)
-				if err != nil || n < 0 {
-					s.fail(w, r, fmt.Errorf("limit=%q is not a non-negative number: %w", v, errBadRequest))
-					return
-				}
-				limit = n
+			n, err := nonNegative(q, "limit", 0)
+			if err != nil {
+				s.fail(w, r, err)
+				return
 			}
+			limit := int(n)
 			if state != registry.CertExpired && state != registry.CertPending {
 				f.Limit = limit
 			}
 			var certs []registry.Certificate
-			err := s.opt.Registry.Read(r.Context(), func(rd registry.Reader) error {
+			err = s.opt.Registry.Read(r.Context(), func(rd registry.Reader) error {
 				var err error
 				certs, err = rd.ListCertificates(r.Context(), f)
 				return err

@@ -76,13 +76,9 @@ func (s *Server) journalRoutes() {
 				f.HostID = h.ID
 			}
 			for name, dst := range map[string]*int64{"limit": nil, "before": &f.Before} {
-				v := q.Get(name)
-				if v == "" {
-					continue
-				}
-				n, err := strconv.ParseInt(v, 10, 64)
-				if err != nil || n < 0 {
-					s.fail(w, r, fmt.Errorf("%s=%q is not a non-negative number: %w", name, v, errBadRequest))
+				n, err := nonNegative(q, name, 0)
+				if err != nil {
+					s.fail(w, r, err)
 					return
 				}
 				if dst == nil {

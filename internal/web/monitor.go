@@ -106,12 +106,12 @@ func (s *Server) monitorRoutes() {
 				s.fail(w, r, err)
 				return
 			}
-			if v := q.Get("limit"); v != "" {
-				if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 0 {
-					s.fail(w, r, fmt.Errorf("limit=%q is not a non-negative number: %w", v, errBadRequest))
-					return
-				}
+			limit, err := nonNegative(q, "limit", int64(f.Limit))
+			if err != nil {
+				s.fail(w, r, err)
+				return
 			}
+			f.Limit = int(limit)
 			items := []registry.Alert{}
 			err = s.opt.Registry.Read(r.Context(), func(rd registry.Reader) error {
 				as, err := rd.ListAlerts(r.Context(), f)

@@ -148,15 +148,27 @@ func (s *Server) handle(pattern, summary string, body, resp reflect.Type, querie
 func listOptions(q url.Values) (registry.ListOptions, error) {
 	opt := registry.ListOptions{Search: q.Get("search"), State: q.Get("state")}
 	for name, dst := range map[string]*int{"limit": &opt.Limit, "offset": &opt.Offset} {
-		if v := q.Get(name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				return opt, fmt.Errorf("%s=%q is not a non-negative number: %w", name, v, errBadRequest)
-			}
-			*dst = n
+		n, err := nonNegative(q, name, 0)
+		if err != nil {
+			return opt, err
 		}
+		*dst = int(n)
 	}
 	return opt, nil
+}
+
+// nonNegative reads a count, offset or cursor of the query, absent when
+// it is not given: every list of the API refuses a bad one alike.
+func nonNegative(q url.Values, name string, absent int64) (int64, error) {
+	v := q.Get(name)
+	if v == "" {
+		return absent, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%s=%q is not a non-negative number: %w", name, v, errBadRequest)
+	}
+	return n, nil
 }
 
 func queryID(q url.Values, name string) (int64, error) {
