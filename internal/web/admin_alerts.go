@@ -11,8 +11,7 @@ import (
 func init() {
 	uiRoutes = append(uiRoutes, (*Server).alertsUIRoutes)
 	// First after home: what is broken now is what an admin opens first.
-	i := slices.IndexFunc(adminNav, func(n navItem) bool { return n.Path == "/admin/" })
-	adminNav = slices.Insert(adminNav, i+1, navItem{Key: "nav.alerts", Path: "/admin/alerts"})
+	navInsert("nav.home", true, navItem{Key: "nav.alerts", Path: "/admin/alerts"})
 }
 
 func (s *Server) alertsUIRoutes() {

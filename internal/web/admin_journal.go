@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,11 +14,7 @@ import (
 func init() {
 	uiRoutes = append(uiRoutes, (*Server).journalUIRoutes)
 	// Before the audit log, the last entry.
-	i := slices.IndexFunc(adminNav, func(n navItem) bool { return n.Key == "nav.audit" })
-	if i < 0 {
-		i = len(adminNav)
-	}
-	adminNav = slices.Insert(adminNav, i, navItem{Key: "nav.journal", Path: "/admin/journal"})
+	navInsert("nav.audit", false, navItem{Key: "nav.journal", Path: "/admin/journal"})
 }
 
 func (s *Server) journalUIRoutes() {

@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"slices"
 
 	"maillon/internal/registry"
 )
@@ -11,11 +10,7 @@ import (
 func init() {
 	uiRoutes = append(uiRoutes, (*Server).rosterUIRoutes)
 	// After the certificates, which a roster removal revokes.
-	i := slices.IndexFunc(adminNav, func(n navItem) bool { return n.Key == "nav.certificates" })
-	if i < 0 {
-		i = len(adminNav) - 1
-	}
-	adminNav = slices.Insert(adminNav, i+1, navItem{Key: "nav.roster", Path: "/admin/roster"})
+	navInsert("nav.certificates", true, navItem{Key: "nav.roster", Path: "/admin/roster"})
 }
 
 func (s *Server) rosterUIRoutes() {

@@ -17,11 +17,7 @@ import (
 // planning or cancelling maintenance, email the affected members.
 func init() {
 	uiRoutes = append(uiRoutes, (*Server).statusUIRoutes)
-	i := slices.IndexFunc(adminNav, func(n navItem) bool { return n.Key == "nav.certificates" })
-	if i < 0 {
-		i = len(adminNav)
-	}
-	adminNav = slices.Insert(adminNav, i, navItem{Key: "nav.incidents", Path: "/admin/incidents"}, navItem{Key: "nav.maintenance", Path: "/admin/maintenance"})
+	navInsert("nav.certificates", false, navItem{Key: "nav.incidents", Path: "/admin/incidents"}, navItem{Key: "nav.maintenance", Path: "/admin/maintenance"})
 }
 
 func (s *Server) statusUIRoutes() {

@@ -73,6 +73,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -90,6 +91,20 @@ type navItem struct {
 	Key, Path string
 	// Writer shows the entry only to admins who may change things.
 	Writer bool
+}
+
+// navInsert puts a feature's entries into the admin menu (from its init)
+// next to the entry whose key is key: before it, or after it; at the end
+// when there is no such entry.
+func navInsert(key string, after bool, items ...navItem) {
+	i := slices.IndexFunc(adminNav, func(n navItem) bool { return n.Key == key })
+	switch {
+	case i < 0:
+		i = len(adminNav)
+	case after:
+		i++
+	}
+	adminNav = slices.Insert(adminNav, i, items...)
 }
 
 // memberNav is the member pages' navigation (member*.go appends).
