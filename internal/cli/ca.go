@@ -144,18 +144,7 @@ func caListCmd(s *session) *cobra.Command {
 		if *limit > 0 {
 			q.Set("limit", strconv.Itoa(*limit))
 		}
-		c, err := s.Client()
-		if err != nil {
-			return err
-		}
-		var out struct{ Items []registry.Certificate }
-		if err := c.Do(s.ctx, "GET", "/api/v1/ca/certificates", q, nil, &out); err != nil {
-			return err
-		}
-		if s.json {
-			return printItems(s.stdout, out.Items)
-		}
-		return writeTable(s.stdout, s.now(), out.Items, []column[registry.Certificate]{
+		return listTable(s, "/api/v1/ca/certificates", q, []column[registry.Certificate]{
 			col("SERIAL", func(c *registry.Certificate) string { return fmtID(c.Serial) }),
 			col("KIND", func(c *registry.Certificate) string { return string(c.Kind) }),
 			col("SUBJECT", func(c *registry.Certificate) string { return c.Subject }),

@@ -215,22 +215,11 @@ stops repeats and escalation, and tells those who were alerted.`,
 	all := list.Flags().Bool("all", false, "resolved ones too")
 	limit := list.Flags().Int("limit", 50, "at most this many")
 	list.RunE = func(cmd *cobra.Command, _ []string) error {
-		c, err := s.Client()
-		if err != nil {
-			return err
-		}
 		q := url.Values{"limit": {strconv.Itoa(*limit)}}
 		if !*all {
 			q.Set("state", registry.AlertFiring)
 		}
-		var out struct{ Items []registry.Alert }
-		if err := c.Do(s.ctx, "GET", "/api/v1/alerts", q, nil, &out); err != nil {
-			return err
-		}
-		if s.json {
-			return printItems(s.stdout, out.Items)
-		}
-		return writeTable(s.stdout, s.now(), out.Items, []column[registry.Alert]{
+		return listTable(s, "/api/v1/alerts", q, []column[registry.Alert]{
 			col("ID", func(a *registry.Alert) string { return fmtID(a.ID) }),
 			col("NAME", func(a *registry.Alert) string { return a.Name }),
 			col("SEVERITY", func(a *registry.Alert) string { return a.Severity }),

@@ -17,18 +17,7 @@ func dnsCmd(s *session) *cobra.Command {
 		Short: "List the zones served (forward and reverse) with their serials",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := s.Client()
-			if err != nil {
-				return err
-			}
-			var out struct{ Items []web.ServedZone }
-			if err := c.Do(s.ctx, "GET", "/api/v1/dns/zones", nil, nil, &out); err != nil {
-				return err
-			}
-			if s.json {
-				return printItems(s.stdout, out.Items)
-			}
-			return writeTable(s.stdout, s.now(), out.Items, []column[web.ServedZone]{
+			return listTable(s, "/api/v1/dns/zones", nil, []column[web.ServedZone]{
 				col("ZONE", func(z *web.ServedZone) string { return z.Origin }),
 				col("SERIAL", func(z *web.ServedZone) string { return strconv.FormatUint(uint64(z.Serial), 10) }),
 			})

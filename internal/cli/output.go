@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -111,6 +112,23 @@ func printItems[T any](w io.Writer, items []T) error {
 	return printJSON(w, struct {
 		Items []T `json:"items"`
 	}{append([]T{}, items...)})
+}
+
+// listTable gets a listing of the API and prints it: as the API does
+// with --json, else as a table of cols.
+func listTable[T any](s *session, path string, q url.Values, cols []column[T]) error {
+	c, err := s.Client()
+	if err != nil {
+		return err
+	}
+	var out struct{ Items []T }
+	if err := c.Do(s.ctx, "GET", path, q, nil, &out); err != nil {
+		return err
+	}
+	if s.json {
+		return printItems(s.stdout, out.Items)
+	}
+	return writeTable(s.stdout, s.now(), out.Items, cols)
 }
 
 func fmtID(n int64) string { return strconv.FormatInt(n, 10) }

@@ -212,22 +212,11 @@ func incidentListCmd(s *session) *cobra.Command {
 	state := cmd.Flags().String("state", "", "open, resolved, investigating, identified or monitoring")
 	days := cmd.Flags().Int("days", 90, "how far back")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		c, err := s.Client()
-		if err != nil {
-			return err
-		}
 		q := url.Values{"days": {strconv.Itoa(*days)}}
 		if *state != "" {
 			q.Set("state", *state)
 		}
-		var out struct{ Items []registry.Incident }
-		if err := c.Do(s.ctx, "GET", "/api/v1/incidents", q, nil, &out); err != nil {
-			return err
-		}
-		if s.json {
-			return printItems(s.stdout, out.Items)
-		}
-		return writeTable(s.stdout, s.now(), out.Items, []column[registry.Incident]{
+		return listTable(s, "/api/v1/incidents", q, []column[registry.Incident]{
 			col("ID", func(i *registry.Incident) string { return fmtID(i.ID) }),
 			col("STARTED", func(i *registry.Incident) string { return fmtTime(i.StartedAt) }),
 			col("STATE", func(i *registry.Incident) string { return string(i.State) }),
@@ -276,19 +265,8 @@ func recipientsCmd(s *session, incidents bool) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		c, err := s.Client()
-		if err != nil {
-			return err
-		}
 		q := url.Values{"component": {joinIDs(ids)}, "kind": {map[bool]string{true: "incident", false: "maintenance"}[incidents]}}
-		var out struct{ Items []registry.Delivery }
-		if err := c.Do(s.ctx, "GET", "/api/v1/status/recipients", q, nil, &out); err != nil {
-			return err
-		}
-		if s.json {
-			return printItems(s.stdout, out.Items)
-		}
-		return writeTable(s.stdout, s.now(), out.Items, []column[registry.Delivery]{
+		return listTable(s, "/api/v1/status/recipients", q, []column[registry.Delivery]{
 			col("RECIPIENT", func(d *registry.Delivery) string { return d.Recipient }),
 			col("EMAIL", func(d *registry.Delivery) string { return d.Email }),
 			col("LANGUAGE", func(d *registry.Delivery) string { return d.Language }),
@@ -372,22 +350,11 @@ func maintenanceListCmd(s *session) *cobra.Command {
 	}
 	all := cmd.Flags().Bool("all", false, "also past and cancelled maintenance")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		c, err := s.Client()
-		if err != nil {
-			return err
-		}
 		q := url.Values{}
 		if *all {
 			q.Set("all", "1")
 		}
-		var out struct{ Items []registry.Maintenance }
-		if err := c.Do(s.ctx, "GET", "/api/v1/maintenance", q, nil, &out); err != nil {
-			return err
-		}
-		if s.json {
-			return printItems(s.stdout, out.Items)
-		}
-		return writeTable(s.stdout, s.now(), out.Items, []column[registry.Maintenance]{
+		return listTable(s, "/api/v1/maintenance", q, []column[registry.Maintenance]{
 			col("ID", func(m *registry.Maintenance) string { return fmtID(m.ID) }),
 			col("STARTS", func(m *registry.Maintenance) string { return fmtTime(m.StartsAt) }),
 			col("ENDS", func(m *registry.Maintenance) string { return fmtTime(m.EndsAt) }),

@@ -62,14 +62,7 @@ func usageCmd(s *session) *cobra.Command {
 			q.Set("format", "csv")
 			return c.Download(s.ctx, "/api/v1/usage", q, s.stdout)
 		}
-		var out struct{ Items []accounting.Day }
-		if err := c.Do(s.ctx, "GET", "/api/v1/usage", q, nil, &out); err != nil {
-			return err
-		}
-		if s.json {
-			return printItems(s.stdout, out.Items)
-		}
-		return writeTable(s.stdout, s.now(), out.Items, []column[accounting.Day]{
+		return listTable(s, "/api/v1/usage", q, []column[accounting.Day]{
 			col("DAY", func(d *accounting.Day) string { return d.Day }),
 			col("MEMBER", func(d *accounting.Day) string { return fmtID(d.MemberID) }),
 			col("SUBSCRIPTION", func(d *accounting.Day) string { return fmtID(d.SubscriptionID) }),
@@ -103,18 +96,7 @@ func sessionCmd(s *session) *cobra.Command {
 			q.Set("nas", *nas)
 		}
 		q.Set("limit", strconv.Itoa(*limit))
-		c, err := s.Client()
-		if err != nil {
-			return err
-		}
-		var out struct{ Items []accounting.Session }
-		if err := c.Do(s.ctx, "GET", "/api/v1/sessions", q, nil, &out); err != nil {
-			return err
-		}
-		if s.json {
-			return printItems(s.stdout, out.Items)
-		}
-		return writeTable(s.stdout, s.now(), out.Items, []column[accounting.Session]{
+		return listTable(s, "/api/v1/sessions", q, []column[accounting.Session]{
 			col("LOGIN", func(x *accounting.Session) string { return x.Login }),
 			col("NAS", func(x *accounting.Session) string { return x.NAS }),
 			col("SESSION", func(x *accounting.Session) string { return x.SessionID }),
