@@ -2,6 +2,7 @@ package radius
 
 import (
 	"net/netip"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -29,7 +30,11 @@ const (
 	cacheFull                       // no room: evaluate without caching
 )
 
-const cacheShards = 32
+// cacheShards is large so that sweeping one shard holds its lock briefly:
+// the sweep yields between shards, and no request waits behind a sweep of
+// the whole cache (with 32 shards a full cache stalled a one-CPU daemon
+// for milliseconds every few seconds: the p99 tail).
+const cacheShards = 256
 
 // replyCache remembers each reply for the retransmission window, so a NAS
 // that did not hear the answer gets the same bytes again instead of a
@@ -55,7 +60,7 @@ func newReplyCache(ttl time.Duration, maxEntries int) *replyCache {
 
 func (c *replyCache) shard(k *cacheKey) *cacheShard {
 	// The authenticator is random (RFC 2865 §3), a good enough spread.
-	return &c.shards[int(k.auth[0]^k.auth[7]^k.id)%cacheShards]
+	return &c.shards[int(k.auth[0]^k.auth[7]^k.auth[13]^k.id)%cacheShards]
 }
 
 // begin looks a request up and, on a miss, marks it in flight.
@@ -99,7 +104,8 @@ func (c *replyCache) abort(k cacheKey) {
 	sh.mu.Unlock()
 }
 
-// sweep drops expired entries; called periodically.
+// sweep drops expired entries; called periodically. It yields between
+// shards so that request workers sharing the CPU are not held up.
 func (c *replyCache) sweep(now time.Time) {
 	n := now.UnixNano()
 	for i := range c.shards {
@@ -111,6 +117,7 @@ func (c *replyCache) sweep(now time.Time) {
 			}
 		}
 		sh.mu.Unlock()
+		runtime.Gosched()
 	}
 }
 
