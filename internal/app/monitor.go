@@ -82,7 +82,7 @@ func (a *App) newMonitor(key []byte) (*monitor.Monitor, error) {
 	})
 	a.metrics.MustRegister(mon)
 	if a.status != nil {
-		a.status.SetStates(componentStates{a.reg, mon})
+		a.status.SetStates(componentStates{mon})
 	}
 	return mon, nil
 }
@@ -111,27 +111,10 @@ func (a *App) Monitor() *monitor.Monitor { return a.mon }
 
 // componentStates gives the status page what the checks watching each
 // component's targets measure.
-type componentStates struct {
-	reg *registry.Service
-	mon *monitor.Monitor
-}
+type componentStates struct{ mon *monitor.Monitor }
 
-func (c componentStates) targets(ctx context.Context, id int64) ([]registry.Target, error) {
-	var comp registry.Component
-	err := c.reg.Read(ctx, func(r registry.Reader) error {
-		var err error
-		comp, err = r.GetComponent(ctx, id)
-		return err
-	})
-	return comp.Targets, err
-}
-
-func (c componentStates) ComponentState(ctx context.Context, id int64) (status.State, bool, error) {
-	ts, err := c.targets(ctx, id)
-	if err != nil {
-		return "", false, err
-	}
-	h := c.mon.HealthOf(ts)
+func (c componentStates) ComponentState(_ context.Context, comp registry.Component) (status.State, bool, error) {
+	h := c.mon.HealthOf(comp.Targets)
 	switch {
 	case h.Checks == 0:
 		return "", false, nil
@@ -145,10 +128,6 @@ func (c componentStates) ComponentState(ctx context.Context, id int64) (status.S
 	return status.Operational, true, nil
 }
 
-func (c componentStates) DailyUptime(ctx context.Context, id int64, days int) ([]float64, error) {
-	ts, err := c.targets(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return c.mon.DailyUptime(ctx, ts, days)
+func (c componentStates) DailyUptime(ctx context.Context, comp registry.Component, days int) ([]float64, error) {
+	return c.mon.DailyUptime(ctx, comp.Targets, days)
 }

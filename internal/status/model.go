@@ -119,13 +119,13 @@ func (s *Service) snapshot(ctx context.Context, full bool) (*snapshot, error) {
 	snap.index()
 	if st := s.opt.States; st != nil {
 		for _, c := range snap.components {
-			state, ok, err := st.ComponentState(ctx, c.ID)
+			state, ok, err := st.ComponentState(ctx, c)
 			if err != nil {
 				s.log.Warn("status: monitoring state", "component", c.ID, "err", err)
 			} else if ok {
 				snap.monitored[c.ID] = state
 			}
-			days, err := st.DailyUptime(ctx, c.ID, HistoryDays)
+			days, err := st.DailyUptime(ctx, c, HistoryDays)
 			if err != nil {
 				s.log.Warn("status: monitoring history", "component", c.ID, "err", err)
 			} else if len(days) > 0 {

@@ -144,12 +144,14 @@ type fakeStates struct {
 	uptime map[int64][]float64
 }
 
-func (s fakeStates) ComponentState(_ context.Context, id int64) (status.State, bool, error) {
+func (s fakeStates) ComponentState(_ context.Context, c registry.Component) (status.State, bool, error) {
+	id := c.ID
 	st, ok := s.state[id]
 	return st, ok, nil
 }
 
-func (s fakeStates) DailyUptime(_ context.Context, id int64, days int) ([]float64, error) {
+func (s fakeStates) DailyUptime(_ context.Context, c registry.Component, days int) ([]float64, error) {
+	id := c.ID
 	return s.uptime[id], nil
 }
 
@@ -355,12 +357,14 @@ type switchable struct {
 }
 
 func (s *switchable) set(st status.State) { s.mu.Lock(); s.state = st; s.mu.Unlock() }
-func (s *switchable) ComponentState(context.Context, int64) (status.State, bool, error) {
+func (s *switchable) ComponentState(context.Context, registry.Component) (status.State, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.state, true, nil
 }
-func (s *switchable) DailyUptime(context.Context, int64, int) ([]float64, error) { return nil, nil }
+func (s *switchable) DailyUptime(context.Context, registry.Component, int) ([]float64, error) {
+	return nil, nil
+}
 
 // eventually polls until the page has want.
 func eventually(t *testing.T, url, want string) {

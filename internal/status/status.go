@@ -78,12 +78,13 @@ func worst(a, b State) State {
 // from past incidents.
 type States interface {
 	// ComponentState is the state the checks of a component measure; ok
-	// is false when no check watches it.
-	ComponentState(ctx context.Context, componentID int64) (state State, ok bool, err error)
+	// is false when no check watches it. The page passes the component it
+	// has read, so that the answer needs no registry read of its own.
+	ComponentState(ctx context.Context, c registry.Component) (state State, ok bool, err error)
 	// DailyUptime is the fraction (0..1) of each of the last days the
 	// component was up, oldest first and today last; a negative value
 	// means not measured that day, nil nothing measured at all.
-	DailyUptime(ctx context.Context, componentID int64, days int) ([]float64, error)
+	DailyUptime(ctx context.Context, c registry.Component, days int) ([]float64, error)
 }
 
 // Sender sends email: internal/notify's email sender, whose Message
