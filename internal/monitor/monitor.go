@@ -99,6 +99,7 @@ type run struct {
 
 // Monitor runs checks and alerts.
 type Monitor struct {
+	loadMu sync.Mutex
 	opt    Options
 	clock  Clock
 	log    *slog.Logger
@@ -142,6 +143,14 @@ func (m *Monitor) now() time.Time { return m.clock.Now().UTC() }
 // Load (re)reads the checks, their states and the registry relations, and
 // the firing alerts. Checks kept keep their run-time figures.
 func (m *Monitor) Load(ctx context.Context) error {
+	// The run loop and a push of a brand-new check may both load: one at a
+	// time, so an older read never replaces a newer one.
+	m.loadMu.Lock()
+	defer m.loadMu.Unlock()
+	// Cleared before reading: a change announced meanwhile is read next time.
+	m.mu.Lock()
+	m.dirty = false
+	m.mu.Unlock()
 	var (
 		checks []registry.Check
 		states []registry.CheckState
@@ -171,6 +180,9 @@ func (m *Monitor) Load(ctx context.Context) error {
 		return err
 	})
 	if err != nil {
+		m.mu.Lock()
+		m.dirty = true // try again on the run loop's next turn
+		m.mu.Unlock()
 		return fmt.Errorf("load checks: %w", err)
 	}
 	g := registry.BuildCheckGraph(checks, hosts, nas, sites)
@@ -220,7 +232,6 @@ func (m *Monitor) Load(ctx context.Context) error {
 	}
 	m.graph = g
 	m.objects = newObjects(hosts, nas, sites)
-	m.dirty = false
 	m.mu.Unlock()
 	m.alerts.load(firing)
 	m.poke()
@@ -250,7 +261,6 @@ func (m *Monitor) Run(ctx context.Context, events <-chan registry.Event) error {
 	if err := m.Load(ctx); err != nil {
 		// The database may come back: keep trying rather than stop the daemon.
 		m.log.Error("monitor: load checks", "err", err)
-		m.Changed()
 	}
 	for {
 		m.mu.Lock()

@@ -2,6 +2,7 @@ package monitor_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -439,5 +440,22 @@ zone:
 		if st, _ := f.mon.StateOf(c.ID); !strings.Contains(st.Message, want) {
 			t.Errorf("%s: message %q does not say %s", c.Name, st.Message, want)
 		}
+	}
+}
+
+// TestPushBeforeReload: a push URL works as soon as its check is created,
+// before the monitor has reloaded; an unknown token stays a 404.
+func TestPushBeforeReload(t *testing.T) {
+	f := newFixture(t)
+	c := f.check(registry.CheckInput{Name: ptr("borgmatic"), Kind: ptr(registry.CheckKind("push")), Interval: ptr("1h")})
+	if c.PushToken == "" {
+		t.Fatal("no push token on creation")
+	}
+	name, err := f.mon.Push(f.ctx, c.PushToken, true, "")
+	if err != nil || name != "borgmatic" {
+		t.Fatalf("push before reload: %q %v", name, err)
+	}
+	if _, err := f.mon.Push(f.ctx, "not-a-token", true, ""); !errors.Is(err, registry.ErrNotFound) {
+		t.Fatalf("unknown token: %v", err)
 	}
 }

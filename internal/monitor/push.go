@@ -32,11 +32,23 @@ func (m *Monitor) pushResult(r *run) result {
 func (m *Monitor) Push(ctx context.Context, token string, ok bool, msg string) (string, error) {
 	hash := registry.HashPushToken(token)
 	m.mu.Lock()
-	id, found := m.byToken[hash]
-	r := m.runs[id]
-	if !found || r == nil || !r.check.Enabled {
+	r := m.pushRun(hash)
+	if r == nil {
 		m.mu.Unlock()
-		return "", registry.NotFound("push check", "with this token")
+		// The check may be newer than the monitor's last load: the URL
+		// works as soon as `check add` prints it. Only a token the
+		// registry knows costs a reload, so random tokens cannot force one.
+		if !m.knowsPushToken(ctx, hash) {
+			return "", registry.NotFound("push check", "with this token")
+		}
+		if err := m.Load(ctx); err != nil {
+			return "", err
+		}
+		m.mu.Lock()
+		if r = m.pushRun(hash); r == nil {
+			m.mu.Unlock()
+			return "", registry.NotFound("push check", "with this token")
+		}
 	}
 	now := m.now()
 	r.lastPush, r.pushFailure, r.called = now, "", true
@@ -51,6 +63,24 @@ func (m *Monitor) Push(ctx context.Context, token string, ok bool, msg string) (
 	m.mu.Unlock()
 	m.probeAndApply(ctx, r, nil, -1)
 	return name, nil
+}
+
+// pushRun is the enabled push check with this token hash, or nil; m.mu is
+// held.
+func (m *Monitor) pushRun(hash string) *run {
+	id, found := m.byToken[hash]
+	if r := m.runs[id]; found && r != nil && r.check.Enabled {
+		return r
+	}
+	return nil
+}
+
+// knowsPushToken reports whether the registry has a check with this token.
+func (m *Monitor) knowsPushToken(ctx context.Context, hash string) bool {
+	return m.opt.Registry.Read(ctx, func(r registry.Reader) error {
+		_, err := r.GetCheckByPushToken(ctx, hash)
+		return err
+	}) == nil
 }
 
 // PushHandler serves /push/{token}: GET or POST, with ?status=down (or
