@@ -28,6 +28,12 @@ type dnsInput struct {
 	records  []registry.Record
 	prefixes []registry.Prefix
 	lines    map[int64][]dns.Allocation // by subscription
+	ids      []int64                    // the keys of lines, sorted; nil when stale
+	// allocs is the last source's allocations, its memory reused by the
+	// next: dns.Build keeps nothing of its input, and a fresh slice of
+	// 60,000 allocations on every change was a quarter of the time to
+	// serve it.
+	allocs []dns.Allocation
 }
 
 // load reads everything.
@@ -45,6 +51,7 @@ func (in *dnsInput) load(ctx context.Context, reg *registry.Service) error {
 		return fmt.Errorf("read registry for DNS: %w", err)
 	}
 	in.lines = make(map[int64][]dns.Allocation, len(subs))
+	in.ids = nil
 	for i := range subs {
 		in.lines[subs[i].ID] = allocationsOf(&subs[i])
 	}
@@ -80,9 +87,13 @@ func (in *dnsInput) apply(ctx context.Context, reg *registry.Service, events []r
 			switch {
 			case errors.Is(err, registry.ErrNotFound):
 				delete(in.lines, e.ID)
+				in.ids = nil
 			case err != nil:
 				return false, err
 			default:
+				if _, ok := in.lines[e.ID]; !ok {
+					in.ids = nil
+				}
 				in.lines[e.ID] = allocationsOf(&sub)
 			}
 		case "zone", "record":
@@ -151,14 +162,18 @@ func (in *dnsInput) source(dc config.DNS) dns.Source {
 	for _, p := range in.prefixes {
 		src.Prefixes = append(src.Prefixes, dns.Prefix{Prefix: p.CIDR, PTRTemplate: p.PTRTemplate, Forward: p.DNSForward})
 	}
-	ids := make([]int64, 0, len(in.lines))
-	for id := range in.lines {
-		ids = append(ids, id)
+	if in.ids == nil {
+		in.ids = make([]int64, 0, len(in.lines))
+		for id := range in.lines {
+			in.ids = append(in.ids, id)
+		}
+		slices.Sort(in.ids) // the same input in the same order: the builder reuses what it can
 	}
-	slices.Sort(ids) // the same input in the same order: the builder reuses what it can
-	for _, id := range ids {
-		src.Allocations = append(src.Allocations, in.lines[id]...)
+	in.allocs = in.allocs[:0]
+	for _, id := range in.ids {
+		in.allocs = append(in.allocs, in.lines[id]...)
 	}
+	src.Allocations = in.allocs
 	return src
 }
 

@@ -44,7 +44,7 @@ func (s *Snapshot) answer(m *mdns.Msg, qname string, qtype uint16, udp, do bool)
 			offs = labelStarts(target, &buf)
 		}
 		if name := z.cutName(target, qtype); name != "" {
-			cut := z.nodes[name]
+			cut := z.node(name)
 			// A referral is not authoritative, unless a CNAME already is.
 			m.Authoritative = len(m.Answer) > 0
 			m.Ns = append(m.Ns, cut.get(mdns.TypeNS)...)
@@ -61,7 +61,7 @@ func (s *Snapshot) answer(m *mdns.Msg, qname string, qtype uint16, udp, do bool)
 		if n == nil {
 			encloser := z.closestEncloser(target, offs)
 			owner = "*." + encloser
-			n = z.nodes[owner]
+			n = z.node(owner)
 			if n == nil {
 				m.Rcode = mdns.RcodeNameError
 				m.Ns = append(m.Ns, z.negativeSOA())
@@ -170,7 +170,7 @@ func (z *Zone) cut(name string, qtype uint16) *node {
 		return nil
 	}
 	if c := z.cutName(name, qtype); c != "" {
-		return z.nodes[c]
+		return z.node(c)
 	}
 	return nil
 }
@@ -186,7 +186,7 @@ func (z *Zone) cutName(name string, qtype uint16) string {
 		if len(cand) <= len(z.origin) {
 			return found
 		}
-		if n := z.nodes[cand]; n != nil && n.cut && !(off == 0 && qtype == mdns.TypeDS) {
+		if n := z.node(cand); n != nil && n.cut && !(off == 0 && qtype == mdns.TypeDS) {
 			found = cand
 		}
 		next, end := mdns.NextLabel(name, off)
@@ -200,7 +200,7 @@ func (z *Zone) cutName(name string, qtype uint16) string {
 // addresses appends the A and AAAA records of a name in the zone (glue
 // included) to the additional section.
 func (z *Zone) addresses(extra []mdns.RR, name string) []mdns.RR {
-	n := z.nodes[strings.ToLower(name)]
+	n := z.node(strings.ToLower(name))
 	if n == nil {
 		return extra
 	}

@@ -40,8 +40,7 @@ const (
 func Build(src Source, prev *Snapshot, now time.Time) (*Snapshot, error) {
 	b := &builder{
 		zones: map[string]*zoneBuild{},
-		snap: &Snapshot{zones: map[string]*Zone{}, keys: map[string]TSIGKey{},
-			cache: &cache{records: make(map[Record][]placed, len(src.Records)), allocs: make(map[Allocation][]placed, len(src.Allocations))}},
+		snap:  &Snapshot{zones: map[string]*Zone{}, keys: map[string]TSIGKey{}},
 	}
 	for _, k := range src.Keys {
 		name := canonical(k.Name)
@@ -107,22 +106,38 @@ func Build(src Source, prev *Snapshot, now time.Time) (*Snapshot, error) {
 		shapes = append(shapes, shape(zc))
 	}
 	b.snap.config = fmt.Sprintf("%v|%v|%v|%v|%s", shapes, shape(src.Reverse), src.Prefixes, soas, b.keyShapes())
-	var old *cache
-	if prev != nil && prev.config == b.snap.config {
-		old = prev.cache
+	// The next snapshot takes prev's cache over rather than build its own
+	// (60,000 entries to hash and insert on every change otherwise): prev
+	// is left without one, so a second Build from it starts from scratch.
+	var c *cache
+	if prev != nil && prev.config == b.snap.config && prev.cache != nil {
+		c, prev.cache = prev.cache, nil
+		c.gen++
+	} else {
+		c = &cache{records: make(map[Record]*cached, len(src.Records)), allocs: make(map[Allocation]*cached, len(src.Allocations))}
 	}
+	b.snap.cache = c
+	incremental := c.gen > 0
+	had := len(c.records) + len(c.allocs)
 
 	// Generate the records of new inputs; reuse the others'.
 	adds := map[string][]placed{}
-	c := b.snap.cache
-	reused := 0 // inputs found in the old cache: when all were, none is gone
+	seen := 0 // cached inputs found again: when all were, none is gone
+	add := func(items []placed) *cached {
+		for _, it := range items {
+			adds[it.zone] = append(adds[it.zone], it)
+		}
+		return &cached{items: items, gen: c.gen}
+	}
 	for _, r := range src.Records {
-		if _, done := c.records[r]; done || strings.EqualFold(strings.TrimSpace(r.Type), "SOA") {
+		if strings.EqualFold(strings.TrimSpace(r.Type), "SOA") {
 			continue
 		}
-		if items, ok := old.record(r); ok {
-			c.records[r] = items
-			reused++
+		if e := c.records[r]; e != nil {
+			if e.gen != c.gen {
+				e.gen = c.gen
+				seen++
+			}
 			continue
 		}
 		items, err := b.recordItems(r)
@@ -130,18 +145,14 @@ func Build(src Source, prev *Snapshot, now time.Time) (*Snapshot, error) {
 			b.problem("record %s %s %s: %v", r.Name, r.Type, r.Data, err)
 			continue
 		}
-		c.records[r] = items
-		for _, it := range items {
-			adds[it.zone] = append(adds[it.zone], it)
-		}
+		c.records[r] = add(items)
 	}
 	for _, a := range src.Allocations {
-		if _, done := c.allocs[a]; done {
-			continue
-		}
-		if items, ok := old.alloc(a); ok {
-			c.allocs[a] = items
-			reused++
+		if e := c.allocs[a]; e != nil {
+			if e.gen != c.gen {
+				e.gen = c.gen
+				seen++
+			}
 			continue
 		}
 		items, err := b.allocationItems(src.Prefixes, a)
@@ -149,29 +160,13 @@ func Build(src Source, prev *Snapshot, now time.Time) (*Snapshot, error) {
 			b.problem("allocation %s of %s: %v", a.Prefix, a.Login, err)
 			continue
 		}
-		c.allocs[a] = items
-		for _, it := range items {
-			adds[it.zone] = append(adds[it.zone], it)
-		}
+		c.allocs[a] = add(items)
 	}
 	dels := map[string][]placed{}
-	if old != nil && reused < len(old.records)+len(old.allocs) {
-		for r, items := range old.records {
-			if _, ok := c.records[r]; !ok {
-				for _, it := range items {
-					dels[it.zone] = append(dels[it.zone], it)
-				}
-			}
-		}
-		for a, items := range old.allocs {
-			if _, ok := c.allocs[a]; !ok {
-				for _, it := range items {
-					dels[it.zone] = append(dels[it.zone], it)
-				}
-			}
-		}
+	if seen < had {
+		sweep(c.records, c.gen, dels)
+		sweep(c.allocs, c.gen, dels)
 	}
-
 	for o, zb := range b.zones {
 		var pz *Zone
 		if prev != nil {
@@ -180,14 +175,14 @@ func Build(src Source, prev *Snapshot, now time.Time) (*Snapshot, error) {
 		var z *Zone
 		key := zb.cfg.DNSSEC
 		switch {
-		case old != nil && pz != nil && len(adds[o]) == 0 && len(dels[o]) == 0 && !(pz.sec != nil && pz.sec.due(now)):
+		case incremental && pz != nil && len(adds[o]) == 0 && len(dels[o]) == 0 && !(pz.sec != nil && pz.sec.due(now)):
 			z = pz // untouched
 			if !slices.Equal(z.notify, zb.cfg.Notify) || !slices.EqualFunc(z.acl, zb.cfg.Transfer, sameACL) || !slices.Equal(z.push, zb.cfg.Push) {
 				c := *z // pz is being served: change a copy
 				c.notify, c.acl, c.push = zb.cfg.Notify, zb.cfg.Transfer, zb.cfg.Push
 				z = &c
 			}
-		case old != nil && pz != nil:
+		case incremental && pz != nil:
 			z = pz.clone()
 			z.notify, z.acl, z.push = zb.cfg.Notify, zb.cfg.Transfer, zb.cfg.Push
 			added, deleted := z.apply(adds[o], dels[o])
@@ -240,26 +235,30 @@ type placed struct {
 }
 
 // cache remembers the records each input gave, so that the next Build
-// regenerates only what changed. It is only valid for the same configuration.
+// regenerates only what changed. It is only valid for the same
+// configuration, and belongs to one snapshot at a time.
 type cache struct {
-	records map[Record][]placed
-	allocs  map[Allocation][]placed
+	records map[Record]*cached
+	allocs  map[Allocation]*cached
+	gen     uint64 // Builds since the cache was made: 0 for a full build
 }
 
-func (c *cache) record(r Record) ([]placed, bool) {
-	if c == nil {
-		return nil, false
-	}
-	items, ok := c.records[r]
-	return items, ok
+type cached struct {
+	items []placed
+	gen   uint64 // the last Build whose source had this input
 }
 
-func (c *cache) alloc(a Allocation) ([]placed, bool) {
-	if c == nil {
-		return nil, false
+// sweep removes the inputs the last Build did not see, and lists their
+// records in dels by zone.
+func sweep[K comparable](m map[K]*cached, gen uint64, dels map[string][]placed) {
+	for k, e := range m {
+		if e.gen != gen {
+			for _, it := range e.items {
+				dels[it.zone] = append(dels[it.zone], it)
+			}
+			delete(m, k)
+		}
 	}
-	items, ok := c.allocs[a]
-	return items, ok
 }
 
 func (zb *zoneBuild) place(rr mdns.RR) placed {

@@ -82,7 +82,7 @@ func TestBuildProblems(t *testing.T) {
 		t.Fatalf("problems: %q", snap.Problems)
 	}
 	// The good records are all there.
-	if snap.Zone("example.org").nodes["front.example.org."] == nil {
+	if snap.Zone("example.org").node("front.example.org.") == nil {
 		t.Fatal("good record missing")
 	}
 	// Configuration errors fail the build.
@@ -186,7 +186,7 @@ func TestTTLsOfAnRRsetAgree(t *testing.T) {
 		Record{Zone: "example.org", Name: "rr", Type: "A", TTL: 120, Data: "192.0.2.1"}, // duplicate
 	)
 	snap, _ := Build(src, nil, time.Now())
-	set := snap.Zone("example.org").nodes["rr.example.org."].get(mdns.TypeA)
+	set := snap.Zone("example.org").node("rr.example.org.").get(mdns.TypeA)
 	if len(set) != 2 || set[0].Header().Ttl != 60 || set[1].Header().Ttl != 60 {
 		t.Fatalf("rrset %v", set)
 	}
@@ -227,9 +227,22 @@ func TestIncrementalMatchesFull(t *testing.T) {
 		case 5: // nothing
 		}
 		now := time.Unix(1_700_000_000+int64(step), 0)
+		before := map[string]string{}
+		for _, o := range prev.Origins() {
+			before[o] = prev.Zone(o).Text()
+		}
 		inc, err := Build(src, prev, now)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if inc.cache.gen != uint64(step+1) {
+			t.Fatalf("step %d: a build from scratch, not a patch", step)
+		}
+		// Readers may still be using prev: the patch wrote to copies.
+		for o, text := range before {
+			if prev.Zone(o).Text() != text {
+				t.Fatalf("step %d: building the next version changed the served zone %s", step, o)
+			}
 		}
 		full, err := Build(src, nil, now)
 		if err != nil {
@@ -243,8 +256,8 @@ func TestIncrementalMatchesFull(t *testing.T) {
 			if len(zi.Records()) != len(zf.Records()) {
 				t.Fatalf("step %d, %s: %d records, full has %d", step, o, len(zi.Records()), len(zf.Records()))
 			}
-			for name, nf := range zf.nodes {
-				ni := zi.nodes[name]
+			for name, nf := range zf.nodes.all() {
+				ni := zi.node(name)
 				if ni == nil || ni.cut != nf.cut || len(ni.sets) != len(nf.sets) {
 					t.Fatalf("step %d, %s: node %s: %+v, full %+v", step, o, name, ni, nf)
 				}
@@ -255,8 +268,8 @@ func TestIncrementalMatchesFull(t *testing.T) {
 			if !slices.Equal(zi.names, zf.names) {
 				t.Fatalf("step %d, %s: names %v, full %v", step, o, zi.names, zf.names)
 			}
-			if len(zi.nodes) != len(zf.nodes) {
-				t.Fatalf("step %d, %s: %d nodes, full has %d", step, o, len(zi.nodes), len(zf.nodes))
+			if zi.nodes.len() != zf.nodes.len() {
+				t.Fatalf("step %d, %s: %d nodes, full has %d", step, o, zi.nodes.len(), zf.nodes.len())
 			}
 			// The journal's last delta leads from the previous version to this one.
 			if pz := prev.Zone(o); zi.Serial() != pz.Serial() {
@@ -316,8 +329,9 @@ func TestTransferSettingsNeedNoRebuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	z1, z2 := s1.Zone("example.org"), s2.Zone("example.org")
-	if s2.cache.allocs == nil || len(s2.cache.allocs) != len(s1.cache.allocs) {
-		t.Fatal("cache lost")
+	// s2 took s1's cache over, as an incremental build.
+	if s1.cache != nil || s2.cache == nil || s2.cache.gen != 1 || len(s2.cache.allocs) != len(src.Allocations) {
+		t.Fatal("cache not taken over: the build was not incremental")
 	}
 	if z2.Serial() != z1.Serial() {
 		t.Fatal("serial changed for a transfer setting")

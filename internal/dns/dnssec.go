@@ -230,7 +230,7 @@ func (s *signer) sign(rrs []mdns.RR) (*mdns.RRSIG, error) {
 // has records, and is the apex, an authoritative name or a delegation point
 // (not an empty non-terminal, nor glue under a cut).
 func (z *Zone) inChain(name string) *node {
-	n := z.nodes[name]
+	n := z.node(name)
 	if n == nil || len(n.sets) == 0 {
 		return nil
 	}
@@ -314,8 +314,8 @@ func sigOf(sigs []mdns.RR, t uint16) mdns.RR {
 
 // signAll signs the whole zone.
 func (z *Zone) signAll(key *ZoneKey, now time.Time) (*signing, error) {
-	sg := &signing{key: key, tag: key.KeyTag(), owners: make(map[string]*secured, len(z.nodes))}
-	for name := range z.nodes {
+	sg := &signing{key: key, tag: key.KeyTag(), owners: make(map[string]*secured, z.nodes.len())}
+	for name := range z.nodes.all() {
 		if z.inChain(name) != nil {
 			sg.order = append(sg.order, name)
 		}
@@ -334,7 +334,7 @@ func (z *Zone) signAll(key *ZoneKey, now time.Time) (*signing, error) {
 			defer wg.Done()
 			for i := w; i < len(sg.order); i += workers {
 				name := sg.order[i]
-				n := z.nodes[name]
+				n := z.node(name)
 				next := sg.order[(i+1)%len(sg.order)]
 				sec, err := z.secureOwner(s, name, n, z.nsecFor(name, next, n), nil, nil)
 				if err != nil {
@@ -395,7 +395,7 @@ func (z *Zone) secure(prev *Zone, key *ZoneKey, added, deleted []mdns.RR, now ti
 		}
 	}
 	for _, c := range cuts {
-		for name := range z.nodes {
+		for name := range z.nodes.all() {
 			if below(name, c) {
 				names[name] = true
 			}
@@ -404,7 +404,7 @@ func (z *Zone) secure(prev *Zone, key *ZoneKey, added, deleted []mdns.RR, now ti
 	var renew map[string]bool
 	if old.due(now) {
 		// Small enough for the journal to keep the step (trimJournal).
-		renew = old.dueOwners(now, min(resignBatch, max(minJournalRRs, 2*len(z.count))/10))
+		renew = old.dueOwners(now, min(resignBatch, max(minJournalRRs, 2*z.count.len())/10))
 		for name := range renew {
 			names[name] = true
 		}
@@ -471,7 +471,7 @@ func (z *Zone) secure(prev *Zone, key *ZoneKey, added, deleted []mdns.RR, now ti
 	s := newSigner(key, z.origin, now)
 	for name := range redo {
 		i, _ := slices.BinarySearchFunc(sg.order, name, compareCanonical)
-		n := z.nodes[name]
+		n := z.node(name)
 		nsec := z.nsecFor(name, sg.order[(i+1)%len(sg.order)], n)
 		prevSec := sg.owners[name]
 		if renew[name] {

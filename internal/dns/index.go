@@ -1,7 +1,6 @@
 package dns
 
 import (
-	"maps"
 	"slices"
 	"time"
 
@@ -18,15 +17,15 @@ type entry struct {
 // skeleton returns an empty zone with the configuration's SOA, its maps
 // sized for about n records.
 func (zb *zoneBuild) skeleton(n int) *Zone {
-	nodes := make(map[string]*node, n)
-	nodes[zb.origin] = &node{}
+	nodes := newShardedMap[string, *node](n)
+	nodes.set(hashOwner(zb.origin), zb.origin, &node{})
 	return &Zone{
 		origin: zb.origin,
 		labels: mdns.CountLabel(zb.origin),
 		soa:    zb.soa,
 		nodes:  nodes,
 		names:  []string{zb.origin},
-		count:  make(map[recKey]entry, n),
+		count:  newShardedMap[recKey, entry](n),
 		notify: zb.cfg.Notify,
 		push:   zb.cfg.Push,
 		acl:    zb.cfg.Transfer,
@@ -38,8 +37,8 @@ func (zb *zoneBuild) skeleton(n int) *Zone {
 // it).
 func (z *Zone) clone() *Zone {
 	c := *z
-	c.nodes = maps.Clone(z.nodes)
-	c.count = maps.Clone(z.count)
+	c.nodes = z.nodes.fork()
+	c.count = z.count.fork()
 	return &c
 }
 
@@ -57,44 +56,44 @@ func (z *Zone) apply(adds, dels []placed) (added, deleted []mdns.RR) {
 	touch := func(rr mdns.RR) {
 		id := setID{rr.Header().Name, rr.Header().Rrtype}
 		if _, ok := existed[id.name]; !ok {
-			existed[id.name] = z.nodes[id.name] != nil
+			existed[id.name] = z.node(id.name) != nil
 		}
 		if _, ok := before[id]; !ok {
 			var old []mdns.RR
-			if n := z.nodes[id.name]; n != nil {
+			if n := z.node(id.name); n != nil {
 				old = n.get(id.t)
 			}
 			before[id] = old
 		}
 	}
 	for _, d := range dels {
-		e, ok := z.count[d.key]
+		e, ok := z.countOf(d.key)
 		if !ok {
 			continue
 		}
 		if e.n > 1 {
 			e.n--
-			z.count[d.key] = e
+			z.setCount(d.key, e)
 			continue
 		}
 		touch(e.rr)
-		delete(z.count, d.key)
+		z.delCount(d.key)
 		z.remove(e.rr)
 	}
 	for _, a := range adds {
-		if e, ok := z.count[a.key]; ok {
+		if e, ok := z.countOf(a.key); ok {
 			e.n++
-			z.count[a.key] = e
+			z.setCount(a.key, e)
 			continue
 		}
 		touch(a.rr)
-		z.count[a.key] = entry{1, a.rr}
+		z.setCount(a.key, entry{1, a.rr})
 		z.insert(a.rr)
 	}
 	var born []string
 	gone := map[string]bool{}
 	for name, had := range existed {
-		switch has := z.nodes[name] != nil; {
+		switch has := z.node(name) != nil; {
 		case has && !had:
 			born = append(born, name)
 		case had && !has:
@@ -104,7 +103,7 @@ func (z *Zone) apply(adds, dels []placed) (added, deleted []mdns.RR) {
 	z.names = mergeNames(z.names, born, gone)
 	for id, old := range before {
 		var now []mdns.RR
-		if n := z.nodes[id.name]; n != nil {
+		if n := z.node(id.name); n != nil {
 			now = n.get(id.t)
 		}
 		a, d := diffSets(now, old)
@@ -169,7 +168,7 @@ func (z *Zone) version(prev *Zone, added, deleted []mdns.RR, minSerial uint32, n
 	z.journal = nil
 	if prev != nil {
 		d := Delta{From: prev.serial, To: serial, Deleted: deleted, Added: added}
-		z.journal = trimJournal(append(slices.Clip(prev.journal), d), len(z.count))
+		z.journal = trimJournal(append(slices.Clip(prev.journal), d), z.count.len())
 	}
 }
 
@@ -209,7 +208,7 @@ func served(src []mdns.RR) []mdns.RR {
 // changed by f; a node left without records goes, but for the apex's.
 func (z *Zone) update(name string, t uint16, f func(src []mdns.RR) []mdns.RR) {
 	var c node
-	if n := z.nodes[name]; n != nil {
+	if n := z.node(name); n != nil {
 		c = *n
 	}
 	wasCut := c.cut
@@ -238,10 +237,10 @@ func (z *Zone) update(name string, t uint16, f func(src []mdns.RR) []mdns.RR) {
 		z.cuts--
 	}
 	if len(c.sets) == 0 && name != z.origin {
-		delete(z.nodes, name)
+		z.delNode(name)
 		return
 	}
-	z.nodes[name] = &c
+	z.setNode(name, &c)
 }
 
 func (z *Zone) insert(rr mdns.RR) {
@@ -250,7 +249,7 @@ func (z *Zone) insert(rr mdns.RR) {
 
 func (z *Zone) remove(rr mdns.RR) {
 	name := rr.Header().Name
-	if z.nodes[name] == nil {
+	if z.node(name) == nil {
 		return
 	}
 	z.update(name, rr.Header().Rrtype, func(src []mdns.RR) []mdns.RR {

@@ -106,7 +106,7 @@ func (z *Zone) hasBelowAt(i int, name string) bool {
 // lookup returns the node of a lowercased name: its records, the shared
 // empty node of an empty non-terminal, or nil when the name does not exist.
 func (z *Zone) lookup(name string) *node {
-	if n := z.nodes[name]; n != nil {
+	if n := z.node(name); n != nil {
 		return n
 	}
 	if z.hasBelowAt(z.search(name), name) {

@@ -37,7 +37,8 @@ func TestNameIndexMatchesMaterialisedNodes(t *testing.T) {
 	}
 	for round := range 300 {
 		origin := []string{"example.org.", "8.b.d.0.1.0.0.2.ip6.arpa.", "org."}[round%3]
-		z := &Zone{origin: origin, labels: mdns.CountLabel(origin), nodes: map[string]*node{origin: {}}, names: []string{origin}}
+		z := &Zone{origin: origin, labels: mdns.CountLabel(origin), nodes: newShardedMap[string, *node](0), names: []string{origin}}
+		z.setNode(origin, &node{})
 		owners := []string{origin}
 		var born []string
 		for range 1 + rng.IntN(30) {
@@ -45,7 +46,7 @@ func TestNameIndexMatchesMaterialisedNodes(t *testing.T) {
 			if !slices.Contains(owners, n) {
 				owners = append(owners, n)
 				born = append(born, n)
-				z.nodes[n] = &node{sets: []rrset{{t: mdns.TypeA}}}
+				z.setNode(n, &node{sets: []rrset{{t: mdns.TypeA}}})
 			}
 		}
 		z.names = mergeNames(z.names, born, nil)
@@ -129,8 +130,8 @@ func TestEmptyNonTerminalsAreNotNodes(t *testing.T) {
 	}
 	z := snap.Zone("8.b.d.0.1.0.0.2.ip6.arpa.")
 	// The apex, and per /64 its wildcard.
-	if len(z.nodes) != 1+10 || len(z.names) != len(z.nodes) {
-		t.Fatalf("%d nodes, %d names", len(z.nodes), len(z.names))
+	if z.nodes.len() != 1+10 || len(z.names) != z.nodes.len() {
+		t.Fatalf("%d nodes, %d names", z.nodes.len(), len(z.names))
 	}
 	wild := "*." + prefixName(netip.MustParsePrefix("2001:db8:100::/64"))
 	if z.lookup(wild) == nil || z.lookup(wild) == emptyNonTerminal {

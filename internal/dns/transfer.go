@@ -85,7 +85,7 @@ func (s *Server) transfer(w mdns.ResponseWriter, req *mdns.Msg, src netip.Addr, 
 
 // axfr lists the zone as AXFR sends it: SOA, records, SOA.
 func (z *Zone) axfr() []mdns.RR {
-	out := make([]mdns.RR, 0, len(z.count)+2)
+	out := make([]mdns.RR, 0, z.count.len()+2)
 	out = append(out, z.soa)
 	out = z.appendRecords(out)
 	return append(out, z.soa)

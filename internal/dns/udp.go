@@ -275,7 +275,7 @@ func (s *Snapshot) wildcardOf(name string, qtype uint16, buf *[257]byte) []byte 
 	var lbuf [maxLabels]int
 	offs := labelStarts(name, &lbuf)
 	z := s.findIn(name, offs)
-	if z == nil || z.nodes[name] != nil || qtype == mdns.TypeANY || z.cut(name, qtype) != nil {
+	if z == nil || z.node(name) != nil || qtype == mdns.TypeANY || z.cut(name, qtype) != nil {
 		return nil
 	}
 	i := z.search(name)
@@ -283,7 +283,7 @@ func (s *Snapshot) wildcardOf(name string, qtype uint16, buf *[257]byte) []byte 
 		return nil // an empty non-terminal: NODATA
 	}
 	w := append(append(buf[:0], "*."...), z.encloserAt(i, name, offs)...)
-	n := z.nodes[string(w)]
+	n := z.node(unsafe.String(&w[0], len(w)))
 	if n == nil || (n.get(mdns.TypeCNAME) != nil && qtype != mdns.TypeCNAME) {
 		return nil
 	}

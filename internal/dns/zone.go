@@ -29,11 +29,11 @@ type Zone struct {
 	cuts    int32 // delegation points: none spares the walk looking for them
 	serial  uint32
 	soa     *mdns.SOA
-	neg     *mdns.SOA        // the SOA of negative answers, TTL per RFC 2308
-	nodes   map[string]*node // lowercased owner → node, for owners with records and the apex
-	names   []string         // the nodes' owners in compareNames order: empty non-terminals (names.go)
-	count   map[recKey]entry // rrKey → the input record and how many inputs gave it
-	journal []Delta          // oldest first, the last one ends at serial
+	neg     *mdns.SOA                 // the SOA of negative answers, TTL per RFC 2308
+	nodes   shardedMap[string, *node] // lowercased owner → node, for owners with records and the apex
+	names   []string                  // the nodes' owners in compareNames order: empty non-terminals (names.go)
+	count   shardedMap[recKey, entry] // rrKey → the input record and how many inputs gave it
+	journal []Delta                   // oldest first, the last one ends at serial
 	notify  []Secondary
 	push    []PushTarget
 	acl     []ACL
@@ -138,14 +138,14 @@ func (z *Zone) SOA() *mdns.SOA { return mdns.Copy(z.soa).(*mdns.SOA) }
 // Records returns the zone's records, SOA first. The records are shared:
 // callers must not modify them.
 func (z *Zone) Records() []mdns.RR {
-	out := make([]mdns.RR, 0, len(z.count)+1)
+	out := make([]mdns.RR, 0, z.count.len()+1)
 	out = append(out, z.soa)
 	return z.appendRecords(out)
 }
 
 // appendRecords appends every record but the SOA, in no particular order.
 func (z *Zone) appendRecords(out []mdns.RR) []mdns.RR {
-	for _, n := range z.nodes {
+	for _, n := range z.nodes.all() {
 		for _, s := range n.sets {
 			out = append(out, s.rrs...)
 		}
