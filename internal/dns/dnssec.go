@@ -18,7 +18,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"maps"
 	"runtime"
 	"slices"
 	"sort"
@@ -111,8 +110,8 @@ func (k *ZoneKey) shape() string {
 type signing struct {
 	key    *ZoneKey
 	tag    uint16
-	order  []string            // authoritative owners in canonical order (RFC 4034 section 6.1), apex first
-	owners map[string]*secured // owner → its NSEC and signatures
+	order  []string                     // authoritative owners in canonical order (RFC 4034 section 6.1), apex first
+	owners shardedMap[string, *secured] // owner → its NSEC and signatures
 	soaSig *mdns.RRSIG
 	negSig *mdns.RRSIG // soaSig with the TTL of negative answers
 	// oldest is the earliest expiration of a signature still in the zone
@@ -148,7 +147,7 @@ func (sg *signing) appendChain(out []mdns.RR) []mdns.RR {
 	if sg == nil {
 		return out
 	}
-	for _, s := range sg.owners {
+	for _, s := range sg.owners.all() {
 		out = append(out, s.nsec)
 		out = append(out, s.sigs...)
 	}
@@ -157,7 +156,7 @@ func (sg *signing) appendChain(out []mdns.RR) []mdns.RR {
 
 // sigsOf returns the signatures of one RRset.
 func (sg *signing) sigsOf(owner string, t uint16) []mdns.RR {
-	s := sg.owners[owner]
+	s := sg.owner(owner)
 	if s == nil {
 		return nil
 	}
@@ -171,7 +170,7 @@ func (sg *signing) sigsOf(owner string, t uint16) []mdns.RR {
 
 // nsecAt returns the NSEC of an owner and its signature, or nothing.
 func (sg *signing) nsecAt(owner string) []mdns.RR {
-	s := sg.owners[owner]
+	s := sg.owner(owner)
 	if s == nil {
 		return nil
 	}
@@ -191,10 +190,15 @@ func (sg *signing) covering(name string) []mdns.RR {
 	return sg.nsecAt(sg.order[i-1])
 }
 
+func (sg *signing) owner(name string) *secured {
+	s, _ := sg.owners.get(hashOwner(name), name)
+	return s
+}
+
 // clone returns a copy that can be changed.
 func (sg *signing) clone() *signing {
 	c := *sg
-	c.owners = maps.Clone(sg.owners)
+	c.owners = sg.owners.fork()
 	return &c
 }
 
@@ -314,7 +318,7 @@ func sigOf(sigs []mdns.RR, t uint16) mdns.RR {
 
 // signAll signs the whole zone.
 func (z *Zone) signAll(key *ZoneKey, now time.Time) (*signing, error) {
-	sg := &signing{key: key, tag: key.KeyTag(), owners: make(map[string]*secured, z.nodes.len())}
+	sg := &signing{key: key, tag: key.KeyTag(), owners: newShardedMap[string, *secured](z.nodes.len())}
 	for name := range z.nodes.all() {
 		if z.inChain(name) != nil {
 			sg.order = append(sg.order, name)
@@ -350,7 +354,7 @@ func (z *Zone) signAll(key *ZoneKey, now time.Time) (*signing, error) {
 		return nil, err
 	}
 	for i, name := range sg.order {
-		sg.owners[name] = res[i]
+		sg.owners.set(hashOwner(name), name, res[i])
 	}
 	return sg, nil
 }
@@ -415,7 +419,7 @@ func (z *Zone) secure(prev *Zone, key *ZoneKey, added, deleted []mdns.RR, now ti
 	// Patch the chain's order: owners that appeared or went.
 	var ins, del []string
 	for name := range names {
-		_, had := sg.owners[name]
+		had := sg.owner(name) != nil
 		has := z.inChain(name) != nil
 		switch {
 		case has && !had:
@@ -453,10 +457,10 @@ func (z *Zone) secure(prev *Zone, key *ZoneKey, added, deleted []mdns.RR, now ti
 		}
 	}
 	for _, name := range del {
-		s := sg.owners[name]
+		s := sg.owner(name)
 		sDeleted = append(sDeleted, s.nsec)
 		sDeleted = append(sDeleted, s.sigs...)
-		delete(sg.owners, name)
+		sg.owners.del(hashOwner(name), name)
 	}
 	// Owners to redo: the touched ones still in the chain, and the
 	// predecessor of every touched name, whose NSEC may point elsewhere now.
@@ -473,12 +477,12 @@ func (z *Zone) secure(prev *Zone, key *ZoneKey, added, deleted []mdns.RR, now ti
 		i, _ := slices.BinarySearchFunc(sg.order, name, compareCanonical)
 		n := z.node(name)
 		nsec := z.nsecFor(name, sg.order[(i+1)%len(sg.order)], n)
-		prevSec := sg.owners[name]
+		prevSec := sg.owner(name)
 		if renew[name] {
 			prevSec = nil // sign it all anew
 		}
 		sec, err := z.secureOwner(s, name, n, nsec, prevSec, func(t uint16) bool { return touched[setID{name, t}] })
-		prevSec = sg.owners[name]
+		prevSec = sg.owner(name)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -498,7 +502,7 @@ func (z *Zone) secure(prev *Zone, key *ZoneKey, added, deleted []mdns.RR, now ti
 				sDeleted = append(sDeleted, rr)
 			}
 		}
-		sg.owners[name] = sec
+		sg.owners.set(hashOwner(name), name, sec)
 	}
 	if renew != nil {
 		sg.oldest = sg.earliest()
@@ -521,7 +525,7 @@ func (s *secured) expiresAt() int64 {
 // earliest is the first expiration of a signature in the chain.
 func (sg *signing) earliest() int64 {
 	first := int64(-1)
-	for _, s := range sg.owners {
+	for _, s := range sg.owners.all() {
 		if e := s.expiresAt(); first < 0 || e < first {
 			first = e
 		}
@@ -538,7 +542,7 @@ func (sg *signing) dueOwners(now time.Time, n int) map[string]bool {
 		exp  int64
 	}
 	var all []due
-	for name, s := range sg.owners {
+	for name, s := range sg.owners.all() {
 		if e := s.expiresAt(); e < limit {
 			all = append(all, due{name, e})
 		}

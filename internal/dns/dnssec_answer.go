@@ -45,7 +45,7 @@ func (sg *signing) nodata(ns []mdns.RR, name, owner string, n *node, synth bool)
 
 // ofType answers the NSEC and RRSIG types, which live apart from the data.
 func (sg *signing) ofType(name string, t uint16) []mdns.RR {
-	s := sg.owners[name]
+	s := sg.owner(name)
 	if s == nil {
 		return nil
 	}
