@@ -267,9 +267,8 @@ func (w *worker) acctRequest(snap *Snapshot, c *clientEntry, src netip.AddrPort,
 		return
 	}
 	now := s.cfg.Now()
-	key := cacheKey{src: src, id: p.id}
-	copy(key.auth[:], p.auth())
-	cached, st := s.cache.begin(key, now)
+	key := newCacheKey(src, p.id, p.auth())
+	cached, st := s.cache.begin(key, now, w.hit)
 	switch st {
 	case cacheHit:
 		s.metrics.request(p.code, c.Name, "retransmit")

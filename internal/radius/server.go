@@ -411,6 +411,7 @@ type worker struct {
 	ms  msState // MS-CHAP state of the request being handled
 	eap eapScratch
 	rng *rand.Rand
+	hit []byte // a retransmission's reply, copied out of the cache
 }
 
 func (s *Server) newWorker(seed uint64) *worker {
@@ -419,6 +420,7 @@ func (s *Server) newWorker(seed uint64) *worker {
 		c:   newCrypt(),
 		p:   packet{attrs: make([]attrRef, 0, 64)},
 		enc: encoder{b: make([]byte, 0, maxPacket)},
+		hit: make([]byte, 0, maxPacket),
 		rng: rand.New(rand.NewPCG(seed, uint64(time.Now().UnixNano()))),
 	}
 }
@@ -497,9 +499,8 @@ func (w *worker) process(raw []byte, src netip.AddrPort, l *listener, recv time.
 func (w *worker) authRequest(snap *Snapshot, c *clientEntry, src netip.AddrPort, recv time.Time, acctPort bool) []byte {
 	s, p := w.s, &w.p
 	now := s.cfg.Now()
-	key := cacheKey{src: src, id: p.id}
-	copy(key.auth[:], p.auth())
-	cached, st := s.cache.begin(key, now)
+	key := newCacheKey(src, p.id, p.auth())
+	cached, st := s.cache.begin(key, now, w.hit)
 	switch st {
 	case cacheHit:
 		s.metrics.request(p.code, c.Name, "retransmit")
@@ -535,7 +536,7 @@ func (w *worker) authRequest(snap *Snapshot, c *clientEntry, src netip.AddrPort,
 		return nil
 	}
 	if st == cacheMiss {
-		s.cache.complete(key, append([]byte(nil), reply...), now)
+		s.cache.complete(key, reply, now)
 	}
 	s.metrics.request(p.code, c.Name, r.out.label)
 	s.metrics.latency[p.code].Observe(time.Since(recv).Seconds())
