@@ -34,6 +34,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -168,8 +169,10 @@ func newMAC(secret []byte) hash.Hash { return hmac.New(md5.New, secret) }
 
 type result struct {
 	sent, ok, rejected, timeouts atomic.Int64
+	late                         atomic.Int64 // sent over 0.5 ms after their time (open loop)
 	mu                           sync.Mutex
-	lat                          []time.Duration
+	lat                          []time.Duration // send to the reply's arrival in the kernel
+	seen                         []time.Duration // send to the generator seeing the reply
 }
 
 func load(args []string) error {
@@ -194,78 +197,65 @@ func load(args []string) error {
 	if !dst.Addr().IsLoopback() {
 		return errors.New("the load generator only targets loopback addresses")
 	}
-	var tokens chan struct{}
-	if *rate > 0 {
-		tokens = make(chan struct{}, *conc)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), *duration)
 	defer cancel()
 	var res result
 	var wg sync.WaitGroup
 	before := scrape(*metricsURL)
 	start := time.Now()
-	for w := 0; w < *conc; w++ {
-		wg.Add(1)
-		go func(seed uint64) {
-			defer wg.Done()
-			if err := client(ctx, dst, []byte(*secret), *n, seed, *timeout, tokens, &res); err != nil {
-				fmt.Fprintln(os.Stderr, "radiusbench:", err)
-			}
-		}(uint64(w))
+	if *rate > 0 {
+		if err := paced(ctx, dst, []byte(*secret), *n, *rate, 4, *timeout, &res); err != nil {
+			return err
+		}
+	} else {
+		for w := 0; w < *conc; w++ {
+			wg.Add(1)
+			go func(seed uint64) {
+				defer wg.Done()
+				if err := client(ctx, dst, []byte(*secret), *n, seed, *timeout, &res); err != nil {
+					fmt.Fprintln(os.Stderr, "radiusbench:", err)
+				}
+			}(uint64(w))
+		}
+		wg.Wait()
 	}
-	if tokens != nil {
-		pace(ctx, *rate, tokens)
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed := min(time.Since(start), *duration)
 	slices.Sort(res.lat)
-	q := func(f float64) time.Duration {
-		if len(res.lat) == 0 {
+	slices.Sort(res.seen)
+	q := func(d []time.Duration, f float64) time.Duration {
+		if len(d) == 0 {
 			return 0
 		}
-		return res.lat[min(len(res.lat)-1, int(f*float64(len(res.lat))))]
+		return d[min(len(d)-1, int(f*float64(len(d))))].Round(time.Microsecond)
 	}
-	fmt.Printf("%s\tsent=%d accepted=%d rejected=%d timeouts=%d\tthroughput=%.0f/s\tp50=%v p99=%v p999=%v max=%v\n",
+	seen := ""
+	if len(res.seen) > 0 {
+		seen = fmt.Sprintf("\t(reply seen by the generator: p50=%v p99=%v)", q(res.seen, 0.5), q(res.seen, 0.99))
+	}
+	fmt.Printf("%s\tsent=%d accepted=%d rejected=%d timeouts=%d\tthroughput=%.0f/s\tp50=%v p99=%v p999=%v max=%v%s\n",
 		*label, res.sent.Load(), res.ok.Load(), res.rejected.Load(), res.timeouts.Load(),
 		float64(res.ok.Load()+res.rejected.Load())/elapsed.Seconds(),
-		q(0.5).Round(time.Microsecond), q(0.99).Round(time.Microsecond), q(0.999).Round(time.Microsecond), q(1).Round(time.Microsecond))
+		q(res.lat, 0.5), q(res.lat, 0.99), q(res.lat, 0.999), q(res.lat, 1), seen)
+	if *rate > 0 {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Printf("#   generator: %.2f%% of requests sent over 0.5 ms after their time, %d garbage collections\n",
+			100*float64(res.late.Load())/float64(max(res.sent.Load(), 1)), ms.NumGC)
+	}
 	printServerLatency(before, scrape(*metricsURL), "Access-Request")
 	return nil
 }
 
-// pace releases rate tokens per second in small ticks until ctx ends; a
-// token that finds every worker busy is counted as sent late, not dropped.
-func pace(ctx context.Context, rate int, tokens chan<- struct{}) {
-	const tick = 100 * time.Microsecond
-	t := time.NewTicker(tick)
-	defer t.Stop()
-	start := time.Now()
-	released := 0
-	for {
-		select {
-		case <-ctx.Done():
-			close(tokens)
-			return
-		case now := <-t.C:
-			due := int(now.Sub(start).Seconds() * float64(rate))
-			for ; released < due; released++ {
-				select {
-				case tokens <- struct{}{}:
-				case <-ctx.Done():
-					close(tokens)
-					return
-				}
-			}
-		}
-	}
-}
-
-func client(ctx context.Context, dst netip.AddrPort, secret []byte, n int, seed uint64, timeout time.Duration, tokens <-chan struct{}, res *result) error {
+func client(ctx context.Context, dst netip.AddrPort, secret []byte, n int, seed uint64, timeout time.Duration, res *result) error {
 	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(dst))
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
+	if err := enableRxStamps(conn); err != nil {
+		return fmt.Errorf("kernel receive timestamps: %w", err)
+	}
+	oob := make([]byte, oobSize)
 	rng := rand.New(rand.NewPCG(seed, uint64(time.Now().UnixNano())))
 	pkts := make([]*template, 64)
 	for i := range pkts {
@@ -274,9 +264,11 @@ func client(ctx context.Context, dst netip.AddrPort, secret []byte, n int, seed 
 	buf := make([]byte, 4096)
 	mac := hmac.New(md5.New, secret)
 	lat := make([]time.Duration, 0, 1<<16)
+	seen := make([]time.Duration, 0, 1<<16)
 	defer func() {
 		res.mu.Lock()
 		res.lat = append(res.lat, lat...)
+		res.seen = append(res.seen, seen...)
 		res.mu.Unlock()
 	}()
 	// A random first identifier: a socket may get the source port of one
@@ -285,11 +277,6 @@ func client(ctx context.Context, dst netip.AddrPort, secret []byte, n int, seed 
 	// would discard the first requests as conflicting.
 	id := byte(rng.Uint32())
 	for ctx.Err() == nil {
-		if tokens != nil {
-			if _, ok := <-tokens; !ok {
-				return nil
-			}
-		}
 		t := pkts[rng.IntN(len(pkts))]
 		id++
 		raw := t.next(id, rng, mac)
@@ -300,7 +287,7 @@ func client(ctx context.Context, dst netip.AddrPort, secret []byte, n int, seed 
 		res.sent.Add(1)
 		conn.SetReadDeadline(sent.Add(timeout))
 		for {
-			k, err := conn.Read(buf)
+			k, oobn, _, _, err := conn.ReadMsgUDPAddrPort(buf, oob)
 			if err != nil {
 				var ne net.Error
 				if errors.As(err, &ne) && ne.Timeout() {
@@ -315,7 +302,13 @@ func client(ctx context.Context, dst netip.AddrPort, secret []byte, n int, seed 
 			if k < 20 || buf[1] != id {
 				continue // a late answer to an earlier request
 			}
-			lat = append(lat, time.Since(sent))
+			now := time.Now()
+			arrived, ok := rxStamp(oob[:oobn])
+			if !ok {
+				arrived = now
+			}
+			lat = append(lat, arrived.Sub(sent))
+			seen = append(seen, now.Sub(sent))
 			if buf[0] == 2 {
 				res.ok.Add(1)
 			} else {
