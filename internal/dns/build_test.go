@@ -215,7 +215,7 @@ func TestIncrementalMatchesFull(t *testing.T) {
 			i := rng.IntN(len(src.Allocations))
 			src.Allocations[i].Login = fmt.Sprintf("sub%05d", rng.IntN(200))
 		case 3: // a hand-made record, sometimes a duplicate, sometimes in a delegation
-			name := []string{"x", "y.z", "sub", "deep.sub", "*.w"}[rng.IntN(5)]
+			name := []string{"x", "y.z", "sub", "deep.sub", "*.w", "a.w", "b.c.w", "*.c.w"}[rng.IntN(8)]
 			typ, data := "A", fmt.Sprintf("192.0.2.%d", rng.IntN(3))
 			if name == "sub" {
 				typ, data = "NS", "ns.other.net."
@@ -267,6 +267,15 @@ func TestIncrementalMatchesFull(t *testing.T) {
 			}
 			if !slices.Equal(zi.names, zf.names) {
 				t.Fatalf("step %d, %s: names %v, full %v", step, o, zi.names, zf.names)
+			}
+			if zi.wild.len() != zf.wild.len() || !slices.Equal(zi.wildDepths, zf.wildDepths) {
+				t.Fatalf("step %d, %s: wildcard index of %d parents at depths %v, full has %d at %v", step, o, zi.wild.len(), zi.wildDepths, zf.wild.len(), zf.wildDepths)
+			}
+			for p, wf := range zf.wild.all() {
+				wi, ok := zi.wild.get(hashOwner(p), p)
+				if !ok || wi.whole != wf.whole || !slices.Equal(wi.kids, wf.kids) {
+					t.Fatalf("step %d, %s: wildcard parent %s indexed %+v, full %+v", step, o, p, wi, wf)
+				}
 			}
 			if zi.nodes.len() != zf.nodes.len() {
 				t.Fatalf("step %d, %s: %d nodes, full has %d", step, o, zi.nodes.len(), zf.nodes.len())

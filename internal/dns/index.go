@@ -39,6 +39,8 @@ func (z *Zone) clone() *Zone {
 	c := *z
 	c.nodes = z.nodes.fork()
 	c.count = z.count.fork()
+	c.wild = z.wild.fork()
+	c.ownDepths = false
 	return &c
 }
 
@@ -101,6 +103,11 @@ func (z *Zone) apply(adds, dels []placed) (added, deleted []mdns.RR) {
 		}
 	}
 	z.names = mergeNames(z.names, born, gone)
+	changed := born
+	for n := range gone {
+		changed = append(changed, n)
+	}
+	z.indexWildcards(changed, len(changed) > 1000)
 	for id, old := range before {
 		var now []mdns.RR
 		if n := z.node(id.name); n != nil {

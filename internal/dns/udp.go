@@ -275,14 +275,22 @@ func (s *Snapshot) wildcardOf(name string, qtype uint16, buf *[257]byte) []byte 
 	var lbuf [maxLabels]int
 	offs := labelStarts(name, &lbuf)
 	z := s.findIn(name, offs)
-	if z == nil || z.node(name) != nil || qtype == mdns.TypeANY || z.cut(name, qtype) != nil {
+	if z == nil || qtype == mdns.TypeANY || z.cut(name, qtype) != nil {
 		return nil
 	}
-	i := z.search(name)
-	if z.hasBelowAt(i, name) {
-		return nil // an empty non-terminal: NODATA
+	var w []byte
+	if p, ok := z.indexedWildcard(name, offs); ok {
+		w = append(append(buf[:0], "*."...), p...)
+	} else {
+		if z.node(name) != nil {
+			return nil
+		}
+		i := z.search(name)
+		if z.hasBelowAt(i, name) {
+			return nil // an empty non-terminal: NODATA
+		}
+		w = append(append(buf[:0], "*."...), z.encloserAt(i, name, offs)...)
 	}
-	w := append(append(buf[:0], "*."...), z.encloserAt(i, name, offs)...)
 	n := z.node(unsafe.String(&w[0], len(w)))
 	if n == nil || (n.get(mdns.TypeCNAME) != nil && qtype != mdns.TypeCNAME) {
 		return nil

@@ -38,6 +38,12 @@ type Zone struct {
 	push    []PushTarget
 	acl     []ACL
 	sec     *signing // NSEC and RRSIG records of a signed zone, else nil
+	// The wildcard index (wild.go): parent → its kids, and the parents'
+	// label counts, deepest first.
+	wild        shardedMap[string, wildInfo]
+	wildDepths  []int
+	wildByDepth map[int]int
+	ownDepths   bool // wildByDepth is this version's own copy
 }
 
 // Delta is the difference between two successive versions of a zone, as
