@@ -305,12 +305,12 @@ part_auth() {
 		printf "ratio maillon/freeradius files: %.2f (target >= 1.5)\n", m / f
 		printf "ratio maillon/freeradius sql:   %.2f (target >= 10)\n", m / s }'
 	half=$((mp / 2))
-	run -addr "$M_AUTH" -metrics "http://$M_HTTP/metrics" -concurrency 256 -rate "$half" -label "maillon          at $half/s (half of its peak)"
+	run -addr "$M_AUTH" -metrics "http://$M_HTTP/metrics" -rate "$half" -label "maillon          at $half/s (half of its peak)"
 	if ((half <= fp)); then
-		run -addr "127.0.0.1:$FR_FILES_PORT" -concurrency 256 -rate "$half" -label "freeradius files at $half/s"
+		run -addr "127.0.0.1:$FR_FILES_PORT" -rate "$half" -label "freeradius files at $half/s"
 	fi
 	if ((half <= sp)); then
-		run -addr "127.0.0.1:$FR_SQL_PORT" -concurrency 256 -rate "$half" -label "freeradius sql   at $half/s"
+		run -addr "127.0.0.1:$FR_SQL_PORT" -rate "$half" -label "freeradius sql   at $half/s"
 	fi
 	untrack "$fr_files"
 	untrack "$fr_sql"
@@ -333,7 +333,7 @@ part_latency() {
 	fi
 	echo "# load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 	for _ in 1 2 3; do
-		gen load -addr "$M_AUTH" -metrics "http://$M_HTTP/metrics" -users "$USERS" -secret "$SECRET" -duration "$DURATION" -concurrency 256 -rate "$rate" -label "maillon at $rate/s"
+		gen load -addr "$M_AUTH" -metrics "http://$M_HTTP/metrics" -users "$USERS" -secret "$SECRET" -duration "$DURATION" -rate "$rate" -label "maillon at $rate/s"
 	done
 	echo "# load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 	stop_daemon
