@@ -304,12 +304,21 @@ type listener struct {
 	acct bool // the accounting port
 	pc   net.PacketConn
 	udp  *net.UDPConn // fast path without net.Addr allocations
+	poll *rawUDP      // raw reads (see rawUDP); nil but on Linux UDP
+	// writers holds rawUDP senders, one per concurrent write: workers and
+	// the accounting committer write at once.
+	writers sync.Pool
 }
 
 func (s *Server) newListener(pc net.PacketConn) *listener {
 	l := &listener{pc: pc}
 	l.udp, _ = pc.(*net.UDPConn)
 	if l.udp != nil {
+		l.poll = newRawUDP(l.udp)
+		if l.poll != nil {
+			udp := l.udp
+			l.writers.New = func() any { return newRawUDP(udp) }
+		}
 		if err := l.udp.SetReadBuffer(s.cfg.ReadBuffer); err != nil {
 			s.log.Warn("radius: cannot enlarge the receive buffer", "addr", pc.LocalAddr().String(), "err", err)
 		}
@@ -318,6 +327,9 @@ func (s *Server) newListener(pc net.PacketConn) *listener {
 }
 
 func (l *listener) readFrom(b []byte) (int, netip.AddrPort, error) {
+	if l.poll != nil {
+		return l.poll.read(b)
+	}
 	if l.udp != nil {
 		return l.udp.ReadFromUDPAddrPort(b)
 	}
@@ -336,6 +348,12 @@ func (l *listener) readFrom(b []byte) (int, netip.AddrPort, error) {
 }
 
 func (l *listener) writeTo(b []byte, dst netip.AddrPort) error {
+	if l.poll != nil {
+		w := l.writers.Get().(*rawUDP)
+		err := w.write(b, dst)
+		l.writers.Put(w)
+		return err
+	}
 	if l.udp != nil {
 		_, err := l.udp.WriteToUDPAddrPort(b, dst)
 		return err
@@ -343,6 +361,10 @@ func (l *listener) writeTo(b []byte, dst netip.AddrPort) error {
 	_, err := l.pc.WriteTo(b, net.UDPAddrFromAddrPort(dst))
 	return err
 }
+
+// pollWindow is how long after a packet the reader polls for the next one
+// before it parks.
+const pollWindow = 50 * time.Microsecond
 
 type job struct {
 	buf  *[maxPacket]byte
@@ -354,11 +376,39 @@ type job struct {
 
 // read moves datagrams into the bounded queue; when it is full the packet
 // is shed and counted, and the NAS's retransmission gets another chance.
+//
+// When packets come close together the reader polls for the next one for a
+// few microseconds before it parks: on a busy server the next request is
+// usually that close, and parking costs more than the wait. Each park is a
+// trip through Go's poller and, on an idle CPU, a halt and a wake-up (on a
+// virtual machine, through the hypervisor): at 46,000 requests a second on
+// one vCPU they made a request cost 20 µs instead of 11, and the p99 grew
+// with the occupancy. Light traffic never polls.
 func (s *Server) read(ctx context.Context, l *listener, q chan job) error {
 	var tempDelay time.Duration
+	var last time.Time // the previous packet's arrival
 	for {
 		buf := s.bufs.Get().(*[maxPacket]byte)
-		n, src, err := l.readFrom(buf[:])
+		var (
+			n    int
+			src  netip.AddrPort
+			err  error
+			got  bool
+			recv time.Time
+		)
+		if l.poll != nil && !last.IsZero() {
+			for now := time.Now(); now.Sub(last) < pollWindow; now = time.Now() {
+				if n, src, got = l.poll.try(buf[:]); got {
+					recv = now
+					break
+				}
+				runtime.Gosched() // let the workers answer meanwhile
+			}
+		}
+		if !got {
+			n, src, err = l.readFrom(buf[:])
+			recv = time.Now()
+		}
 		if err != nil {
 			s.bufs.Put(buf)
 			if ctx.Err() != nil {
@@ -378,11 +428,12 @@ func (s *Server) read(ctx context.Context, l *listener, q chan job) error {
 			continue
 		}
 		tempDelay = 0
+		last = recv
 		if !src.IsValid() {
 			s.bufs.Put(buf)
 			continue
 		}
-		if !s.enqueue(q, job{buf: buf, n: n, src: src, l: l, recv: time.Now()}) {
+		if !s.enqueue(q, job{buf: buf, n: n, src: src, l: l, recv: recv}) {
 			s.bufs.Put(buf)
 		}
 	}
