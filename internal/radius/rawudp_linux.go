@@ -12,10 +12,8 @@ import (
 )
 
 // rawUDP reads and writes datagrams with raw system calls through
-// syscall.RawConn: try reads one if one is waiting, without parking the
-// goroutine (the reader polls this way for a few microseconds after each
-// packet when packets come close together, see Server.read), read waits
-// in Go's poller when none is, and write sends one.
+// syscall.RawConn: read waits in Go's poller until one comes, write sends
+// one.
 //
 // Raw, not syscall.Syscall as net.UDPConn does: these calls never block
 // (the socket is non-blocking), but a loopback send takes 6-8 µs and
@@ -126,8 +124,9 @@ func (r *rawUDP) write(b []byte, dst netip.AddrPort) error {
 	return nil
 }
 
-// try returns a waiting datagram and its sender, or ok=false. Senders are
-// given as net.UDPConn.ReadFromUDPAddrPort gives them.
+// try returns a waiting datagram and its sender, or ok=false; with r.wait
+// set it waits for one. Senders are given as
+// net.UDPConn.ReadFromUDPAddrPort gives them.
 func (r *rawUDP) try(b []byte) (n int, src netip.AddrPort, ok bool) {
 	r.buf = b
 	err := r.rc.Read(r.fn)

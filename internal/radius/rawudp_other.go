@@ -15,6 +15,5 @@ func newRawUDP(*net.UDPConn) *rawUDP { return nil }
 
 var errNoRawUDP = errors.New("raw UDP is Linux-only")
 
-func (r *rawUDP) try([]byte) (int, netip.AddrPort, bool)   { return 0, netip.AddrPort{}, false }
 func (r *rawUDP) read([]byte) (int, netip.AddrPort, error) { return 0, netip.AddrPort{}, errNoRawUDP }
 func (r *rawUDP) write([]byte, netip.AddrPort) error       { return errNoRawUDP }
