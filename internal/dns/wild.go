@@ -33,7 +33,7 @@ type wildInfo struct {
 func (z *Zone) indexWildcards(changed []string, all bool) {
 	if all {
 		z.wild = newShardedMap[string, wildInfo](0)
-		z.wildDepths = nil
+		z.wildDepths, z.wildByDepth, z.ownDepths = nil, nil, false
 		for _, n := range z.names {
 			if strings.HasPrefix(n, "*.") {
 				z.reindexWildcard(n[2:])
@@ -90,7 +90,7 @@ func (z *Zone) reindexWildcard(p string) {
 	if i < len(z.names) && z.names[i] == p {
 		i++
 	}
-	for ; i < len(z.names); i++ {
+	for i < len(z.names) {
 		n := z.names[i]
 		if len(n) <= len(p) || !strings.HasSuffix(n, p) || n[len(n)-len(p)-1] != '.' {
 			break
@@ -101,9 +101,12 @@ func (z *Zone) reindexWildcard(p string) {
 		}
 		above := n[:len(n)-len(p)-1]
 		kid := above[strings.LastIndexByte(above, '.')+1:]
-		if k := len(info.kids); k == 0 || info.kids[k-1] != kid {
-			info.kids = append(info.kids, kid)
-		}
+		info.kids = append(info.kids, kid)
+		// Past the kid's subtree: the names below kid.p follow it, and
+		// "\x00kid.p" sorts after them all (a '.' ranks first) and
+		// before any sibling. A parent with a big subtree under one
+		// label costs a search, not a scan of the subtree.
+		i = max(i+1, z.search("\x00"+n[len(n)-len(p)-len(kid)-1:]))
 	}
 	slices.Sort(info.kids)
 	info.kids = slices.Compact(info.kids)

@@ -1,6 +1,7 @@
 package radius
 
 import (
+	"math"
 	"net/netip"
 	"runtime"
 	"sync"
@@ -27,7 +28,7 @@ func newCacheKey(src netip.AddrPort, id byte, auth []byte) cacheKey {
 
 // cacheEntry locates a reply in its shard's slabs.
 type cacheEntry struct {
-	expires int64  // unix nanoseconds
+	expires int64  // nanoseconds since replyCache.start
 	slab    uint32 // sequence number of the slab holding the reply
 	off     uint32
 	n       uint32 // 0 while the request is being evaluated
@@ -63,7 +64,10 @@ const slabSize = 8192
 type replyCache struct {
 	ttl      time.Duration
 	maxShard int
-	shards   [cacheShards]cacheShard
+	// start is the base of expiry times: durations from it follow the
+	// monotonic clock, so a wall clock stepped back cannot pin slabs.
+	start  time.Time
+	shards [cacheShards]cacheShard
 }
 
 type cacheShard struct {
@@ -84,12 +88,14 @@ type slab struct {
 }
 
 func newReplyCache(ttl time.Duration, maxEntries int) *replyCache {
-	c := &replyCache{ttl: ttl, maxShard: max(maxEntries/cacheShards, 16)}
+	c := &replyCache{ttl: ttl, maxShard: max(maxEntries/cacheShards, 16), start: time.Now()}
 	for i := range c.shards {
 		c.shards[i].m = make(map[cacheKey]cacheEntry)
 	}
 	return c
 }
+
+func (c *replyCache) nanos(t time.Time) int64 { return int64(t.Sub(c.start)) }
 
 func (c *replyCache) shard(k *cacheKey) *cacheShard {
 	// The authenticator is random (RFC 2865 §3), a good enough spread.
@@ -100,7 +106,7 @@ func (c *replyCache) shard(k *cacheKey) *cacheShard {
 // on a miss it marks the request in flight.
 func (c *replyCache) begin(k cacheKey, now time.Time, dst []byte) ([]byte, cacheState) {
 	sh := c.shard(&k)
-	n := now.UnixNano()
+	n := c.nanos(now)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if e, ok := sh.m[k]; ok && e.expires > n {
@@ -138,7 +144,7 @@ func (c *replyCache) complete(k cacheKey, reply []byte, now time.Time) {
 		return
 	}
 	sh := c.shard(&k)
-	expires := now.UnixNano() + int64(c.ttl)
+	expires := c.nanos(now) + int64(c.ttl)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if _, begun := sh.m[k]; !begun && len(sh.m) >= c.maxShard {
@@ -151,7 +157,7 @@ func (c *replyCache) complete(k cacheKey, reply []byte, now time.Time) {
 		} else {
 			buf = new([slabSize]byte)
 		}
-		sh.slabs = append(sh.slabs, slab{buf: buf})
+		sh.slabs = append(sh.slabs, slab{buf: buf, maxExpires: math.MinInt64}) // times before start are negative
 	}
 	last := len(sh.slabs) - 1
 	sl := &sh.slabs[last]
@@ -174,7 +180,7 @@ func (c *replyCache) abort(k cacheKey) {
 // all expired; called periodically. It yields between shards so that
 // request workers sharing the CPU are not held up.
 func (c *replyCache) sweep(now time.Time) {
-	n := now.UnixNano()
+	n := c.nanos(now)
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.Lock()

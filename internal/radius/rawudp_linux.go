@@ -81,10 +81,10 @@ func (r *rawUDP) read(b []byte) (int, netip.AddrPort, error) {
 	n, src, ok := r.try(b)
 	r.wait = false
 	if !ok {
-		if r.errno != 0 {
-			return 0, netip.AddrPort{}, r.errno
+		if r.lastErr != nil { // closed, or a deadline
+			return 0, netip.AddrPort{}, r.lastErr
 		}
-		return 0, netip.AddrPort{}, r.lastErr
+		return 0, netip.AddrPort{}, r.errno
 	}
 	return n, src, nil
 }
@@ -105,10 +105,10 @@ func (r *rawUDP) write(b []byte, dst netip.AddrPort) error {
 		binary.BigEndian.PutUint16(r.to[2:], dst.Port())
 		*(*[16]byte)(r.to[8:24]) = a.As16()
 		if z := a.Zone(); z != "" {
-			if ifi, err := net.InterfaceByName(z); err == nil {
-				binary.NativeEndian.PutUint32(r.to[24:], uint32(ifi.Index))
-			} else if idx, err := strconv.ParseUint(z, 10, 32); err == nil {
+			if idx, err := strconv.ParseUint(z, 10, 32); err == nil {
 				binary.NativeEndian.PutUint32(r.to[24:], uint32(idx))
+			} else if ifi, err := net.InterfaceByName(z); err == nil {
+				binary.NativeEndian.PutUint32(r.to[24:], uint32(ifi.Index))
 			}
 		}
 		r.tolen = unix.SizeofSockaddrInet6
@@ -129,6 +129,7 @@ func (r *rawUDP) write(b []byte, dst netip.AddrPort) error {
 // net.UDPConn.ReadFromUDPAddrPort gives them.
 func (r *rawUDP) try(b []byte) (n int, src netip.AddrPort, ok bool) {
 	r.buf = b
+	r.ok, r.errno = false, 0 // stale state must not stand for this call's
 	err := r.rc.Read(r.fn)
 	r.buf = nil
 	r.lastErr = err
@@ -148,11 +149,10 @@ func (r *rawUDP) try(b []byte) (n int, src netip.AddrPort, ok bool) {
 		}
 		a := netip.AddrFrom16([16]byte(sa[8:24]))
 		if scope := binary.NativeEndian.Uint32(sa[24:]); scope != 0 {
-			if ifi, err := net.InterfaceByIndex(int(scope)); err == nil {
-				a = a.WithZone(ifi.Name)
-			} else {
-				a = a.WithZone(strconv.FormatUint(uint64(scope), 10))
-			}
+			// The interface's index, not its name as net gives it: a name
+			// costs an interface lookup per packet. netip compares zones
+			// as text, and the reply goes back to the index either way.
+			a = a.WithZone(strconv.FormatUint(uint64(scope), 10))
 		}
 		return r.n, netip.AddrPortFrom(a, binary.BigEndian.Uint16(sa[2:])), true
 	}
