@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -100,11 +101,17 @@ type pendingAcct struct {
 // accounting is the group committer: one goroutine takes whatever records
 // have queued up while the previous commit ran, so batches grow with load
 // and durability costs one write per batch, not per packet.
+//
+// The queue carries pointers to pooled records: a channel of the records
+// themselves preallocated its 32,768 slots, 16 MB of structs with pointers
+// that every garbage collection scanned, for a queue that is empty but in
+// storms.
 type accounting struct {
 	s       *Server
 	store   AccountingStore
 	spool   *spool
-	in      chan pendingAcct
+	in      chan *pendingAcct
+	pending sync.Pool    // *pendingAcct
 	spooled atomic.Int64 // spool.count, readable outside the committer
 }
 
@@ -120,7 +127,9 @@ func newAccounting(s *Server, store AccountingStore, dir string) (*accounting, e
 	if err != nil {
 		return nil, err
 	}
-	return &accounting{s: s, store: store, spool: sp, in: make(chan pendingAcct, s.cfg.QueueSize)}, nil
+	a := &accounting{s: s, store: store, spool: sp, in: make(chan *pendingAcct, s.cfg.QueueSize)}
+	a.pending.New = func() any { return &pendingAcct{reply: make([]byte, 0, 64)} }
+	return a, nil
 }
 
 // Close releases the spool file.
@@ -135,7 +144,7 @@ func (a *accounting) run(ctx context.Context) {
 	a.setSpooled()
 	t := time.NewTicker(replayInterval)
 	defer t.Stop()
-	batch := make([]pendingAcct, 0, a.s.cfg.MaxBatch)
+	batch := make([]*pendingAcct, 0, a.s.cfg.MaxBatch)
 	recs := make([]Record, 0, a.s.cfg.MaxBatch)
 	for {
 		select {
@@ -161,14 +170,24 @@ func (a *accounting) run(ctx context.Context) {
 			recs = append(recs, batch[i].rec)
 		}
 		a.commit(ctx, batch, recs)
-		clear(batch) // drop references to replies and records
+		for _, p := range batch {
+			a.release(p)
+		}
+		clear(batch)
+		clear(recs) // drop references to the records' strings
 	}
 }
 
 // commit makes recs durable (in the store, else in the spool) and only
 // then answers the NASes. When neither works nothing is answered: the NAS
 // retransmits and nothing acknowledged is lost.
-func (a *accounting) commit(ctx context.Context, batch []pendingAcct, recs []Record) {
+// release returns a record, answered or given up, to the pool.
+func (a *accounting) release(p *pendingAcct) {
+	*p = pendingAcct{reply: p.reply[:0]}
+	a.pending.Put(p)
+}
+
+func (a *accounting) commit(ctx context.Context, batch []*pendingAcct, recs []Record) {
 	s := a.s
 	s.metrics.batch.Observe(float64(len(recs)))
 	durable := false
@@ -199,8 +218,7 @@ func (a *accounting) commit(ctx context.Context, batch []pendingAcct, recs []Rec
 		a.setSpooled()
 	}
 	now := s.cfg.Now()
-	for i := range batch {
-		p := &batch[i]
+	for _, p := range batch {
 		s.cache.complete(p.key, p.reply, now)
 		if err := p.l.writeTo(p.reply, p.dst); err != nil {
 			s.metrics.drop(dropWrite)
@@ -288,11 +306,9 @@ func (w *worker) acctRequest(snap *Snapshot, c *clientEntry, src netip.AddrPort,
 			e.add(attrProxyState, p.value(a))
 		}
 	}
-	reply := append([]byte(nil), e.finish(w.c, c.secret, -1)...)
-	var rec Record
+	reply := e.finish(w.c, c.secret, -1)
 	switch status {
 	case acctStatusStart, acctStatusStop, acctStatusInterim, acctStatusOn, acctStatusOff:
-		rec = w.record(snap, c, src, status, now)
 	default:
 		// Tunnel and failure records (RFC 2867, 15) are acknowledged
 		// without being kept: nothing counts on them.
@@ -303,10 +319,14 @@ func (w *worker) acctRequest(snap *Snapshot, c *clientEntry, src netip.AddrPort,
 		}
 		return
 	}
-	pa := pendingAcct{rec: rec, reply: reply, key: key, dst: src, l: l, recv: recv}
+	pa := s.acct.pending.Get().(*pendingAcct)
+	pa.rec = w.record(snap, c, src, status, now)
+	pa.reply = append(pa.reply[:0], reply...)
+	pa.key, pa.dst, pa.l, pa.recv = key, src, l, recv
 	select {
 	case s.acct.in <- pa:
 	default:
+		s.acct.release(pa)
 		if st == cacheMiss {
 			s.cache.abort(key)
 		}
