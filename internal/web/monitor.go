@@ -172,20 +172,8 @@ func (s *Server) monitorRoutes() {
 			writeJSON(w, http.StatusOK, listResponse[registry.Silence]{Items: items})
 		})
 	s.handle("POST /api/v1/silences", "Silence the alerts matching all the matchers (name=value) until it ends",
-		reflect.TypeOf(registry.SilenceInput{}), silenceType, nil, func(w http.ResponseWriter, r *http.Request) {
-			var in registry.SilenceInput
-			if err := decode(r, &in); err != nil {
-				s.fail(w, r, err)
-				return
-			}
-			sl, err := mon.CreateSilence(r.Context(), callerOf(r).actor, in)
-			if err != nil {
-				s.fail(w, r, err)
-				return
-			}
-			w.Header().Set("Location", "/api/v1/silences/"+strconv.FormatInt(sl.ID, 10))
-			writeJSON(w, http.StatusCreated, sl)
-		})
+		reflect.TypeOf(registry.SilenceInput{}), silenceType, nil,
+		createFrom(s, mon.CreateSilence, func(sl *registry.Silence) string { return "/api/v1/silences/" + strconv.FormatInt(sl.ID, 10) }))
 	s.handle("DELETE /api/v1/silences/{id}", "End a silence now", nil, silenceType, nil, func(w http.ResponseWriter, r *http.Request) {
 		id, err := idOf(r)
 		if err != nil {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -79,4 +80,26 @@ func decode(r *http.Request, v any) error {
 		return fmt.Errorf("request body: more than one JSON value: %w", errBadRequest)
 	}
 	return nil
+}
+
+// createFrom is the handler of a plain creation: decode an I, have create
+// make a T for the caller, answer 201 with it and, when location is not
+// nil, where to find it.
+func createFrom[I, T any](s *Server, create func(context.Context, registry.Actor, I) (T, error), location func(*T) string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var in I
+		if err := decode(r, &in); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		obj, err := create(r.Context(), callerOf(r).actor, in)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if location != nil {
+			w.Header().Set("Location", location(&obj))
+		}
+		writeJSON(w, http.StatusCreated, obj)
+	}
 }

@@ -100,20 +100,8 @@ func (s *Server) statusRoutes() {
 		writeJSON(w, http.StatusOK, inc)
 	})
 	s.handle("POST /api/v1/incidents", "Open an incident on some components; the affected members are emailed",
-		reflect.TypeOf(registry.IncidentInput{}), incidentType, nil, func(w http.ResponseWriter, r *http.Request) {
-			var in registry.IncidentInput
-			if err := decode(r, &in); err != nil {
-				s.fail(w, r, err)
-				return
-			}
-			inc, err := st.OpenIncident(r.Context(), callerOf(r).actor, in)
-			if err != nil {
-				s.fail(w, r, err)
-				return
-			}
-			w.Header().Set("Location", "/api/v1/incidents/"+strconv.FormatInt(inc.ID, 10))
-			writeJSON(w, http.StatusCreated, inc)
-		})
+		reflect.TypeOf(registry.IncidentInput{}), incidentType, nil,
+		createFrom(s, st.OpenIncident, func(inc *registry.Incident) string { return "/api/v1/incidents/" + strconv.FormatInt(inc.ID, 10) }))
 	s.handle("POST /api/v1/incidents/{id}/updates", "Add to an incident's timeline (state resolved closes it); the affected members are emailed",
 		reflect.TypeOf(registry.IncidentInput{}), incidentType, nil, func(w http.ResponseWriter, r *http.Request) {
 			id, err := statusID(r)
@@ -159,19 +147,7 @@ func (s *Server) statusRoutes() {
 			writeJSON(w, http.StatusOK, listResponse[registry.Maintenance]{Items: nonNil(items)})
 		})
 	s.handle("POST /api/v1/maintenance", "Plan maintenance on some components; the affected members are emailed",
-		reflect.TypeOf(registry.MaintenanceInput{}), maintType, nil, func(w http.ResponseWriter, r *http.Request) {
-			var in registry.MaintenanceInput
-			if err := decode(r, &in); err != nil {
-				s.fail(w, r, err)
-				return
-			}
-			m, err := st.PlanMaintenance(r.Context(), callerOf(r).actor, in)
-			if err != nil {
-				s.fail(w, r, err)
-				return
-			}
-			writeJSON(w, http.StatusCreated, m)
-		})
+		reflect.TypeOf(registry.MaintenanceInput{}), maintType, nil, createFrom(s, st.PlanMaintenance, nil))
 	s.handle("POST /api/v1/maintenance/{id}/cancel", "Cancel maintenance not over yet; the members told are told it is cancelled",
 		nil, maintType, nil, func(w http.ResponseWriter, r *http.Request) {
 			id, err := statusID(r)
