@@ -10,6 +10,7 @@
 //	radiusbench daemon -dir /tmp/x -users 20000   # the whole maillon daemon
 //	radiusbench acct -addr ACCT -sessions 20000   # durable accounting
 //	radiusbench storm -auth AUTH -acct ACCT -users 20000 # midnight reconnect
+//	radiusbench stalls -duration 10s              # time this CPU is taken away
 //
 // Every request is a CHAP Access-Request with a CHAP-Challenge and a
 // Message-Authenticator, for a random one of the subscribers; each has a
@@ -45,7 +46,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: radiusbench serve|users|sqlusers|load|daemon|acct|storm [flags]")
+		fmt.Fprintln(os.Stderr, "usage: radiusbench serve|users|sqlusers|load|daemon|acct|storm|stalls [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -64,6 +65,8 @@ func main() {
 		err = acctLoad(os.Args[2:])
 	case "storm":
 		err = storm(os.Args[2:])
+	case "stalls":
+		err = stalls(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}

@@ -14,6 +14,9 @@
 #            of maillon's peak rate (latency).
 #   latency  maillon alone: its peak, then p99 at half of it (LAT_RATE=n to
 #            give the rate). Run it on a quiet machine (see `uptime`).
+#            With PIN=1 it also measures, before and after, how long each
+#            CPU is taken away from a thread keeping it busy (radiusbench
+#            stalls): the machine's noise, which makes the tail.
 #   acct     durable accounting on SQLite through the daemon: a Start for each
 #            of LINES sessions, then Interim-Updates for DURATION.
 #   storm    the midnight reconnect storm: LINES subscribers each send Stop,
@@ -320,6 +323,16 @@ part_auth() {
 }
 
 # ---------------------------------------------------------------- latency
+# stalls: with PIN=1, how long each CPU is taken away from a thread that
+# keeps it busy (both at once, as during a run): the machine's noise.
+stalls() {
+	[[ $PIN == 1 ]] || return 0
+	{
+		taskset -c 0 "$B" stalls -duration "$DURATION" -label "# CPU 0 (daemon's)" &
+		taskset -c 1 "$B" stalls -duration "$DURATION" -label "# CPU 1 (generator's)"
+		wait
+	} | sort
+}
 part_latency() {
 	header "maillon daemon: p99 at half of its peak (target < 2 ms)"
 	start_daemon "$USERS"
@@ -336,10 +349,12 @@ part_latency() {
 	# its steady size, with a collection or two on the way).
 	gen load -addr "$M_AUTH" -users "$USERS" -secret "$SECRET" -duration "$DURATION" -rate "$rate" -label "warm-up at $rate/s" >/dev/null
 	echo "# load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+	stalls
 	for _ in 1 2 3; do
 		gen load -addr "$M_AUTH" -metrics "http://$M_HTTP/metrics" -users "$USERS" -secret "$SECRET" -duration "$DURATION" -rate "$rate" -label "maillon at $rate/s"
 	done
 	echo "# load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+	stalls
 	stop_daemon
 }
 
