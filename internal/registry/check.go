@@ -27,18 +27,10 @@ const (
 	SeverityCritical = "critical"
 )
 
-// Check is a monitoring check attached to a registry object. Checks and
-// the objects they watch form the dependency graph (CheckGraph).
-type Check struct {
-	ID   int64     `json:"id"`
-	Name string    `json:"name"`
-	Kind CheckKind `json:"kind"`
-	// TargetType is site, host, nas, service or empty; TargetID the
-	// object's id (site, host, nas), Service the service's name.
-	TargetType string `json:"target_type,omitempty"`
-	TargetID   *int64 `json:"target_id,omitempty"`
-	Service    string `json:"service,omitempty"`
-
+// CheckProbe is what a check's kind needs to probe. Its fields appear
+// inline in a check's JSON; the store keeps them as one JSON column, so
+// that a new kind needs no migration.
+type CheckProbe struct {
 	// URL is what an http check fetches.
 	URL string `json:"url,omitempty"`
 	// ExpectStatus is the status code wanted (0: any 2xx or 3xx).
@@ -53,6 +45,21 @@ type Check struct {
 	// QueryName and QueryType are a dns check's question.
 	QueryName string `json:"query_name,omitempty"`
 	QueryType string `json:"query_type,omitempty"`
+}
+
+// Check is a monitoring check attached to a registry object. Checks and
+// the objects they watch form the dependency graph (CheckGraph).
+type Check struct {
+	ID   int64     `json:"id"`
+	Name string    `json:"name"`
+	Kind CheckKind `json:"kind"`
+	// TargetType is site, host, nas, service or empty; TargetID the
+	// object's id (site, host, nas), Service the service's name.
+	TargetType string `json:"target_type,omitempty"`
+	TargetID   *int64 `json:"target_id,omitempty"`
+	Service    string `json:"service,omitempty"`
+
+	CheckProbe
 
 	// Interval between probes, and for a push check the period within
 	// which a call must come; Timeout bounds a probe (for push: the grace

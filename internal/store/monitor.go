@@ -12,18 +12,6 @@ import (
 	"maillon/internal/registry"
 )
 
-// checkSettings are the kind-specific fields of a check, kept as one JSON
-// column so that a new kind needs no migration.
-type checkSettings struct {
-	URL          string `json:"url,omitempty"`
-	ExpectStatus int    `json:"expect_status,omitempty"`
-	BodyMatch    string `json:"body_match,omitempty"`
-	CertDays     int    `json:"cert_days,omitempty"`
-	Address      string `json:"address,omitempty"`
-	QueryName    string `json:"query_name,omitempty"`
-	QueryType    string `json:"query_type,omitempty"`
-}
-
 const checkCols = `id, name, kind, target_type, target_id, service, settings, interval_s, timeout_s, retries, severity, tags, parents, enabled, secret, push_token, created_at, updated_at`
 
 func scanCheck(r *sql.Rows) (registry.Check, error) {
@@ -34,17 +22,16 @@ func scanCheck(r *sql.Rows) (registry.Check, error) {
 		parents        string
 		token          sql.NullString
 		cat, uat       tsCol
-		set            checkSettings
 	)
 	if err := r.Scan(&c.ID, &c.Name, &c.Kind, &c.TargetType, &target, &c.Service, &settings, &c.IntervalSeconds, &c.TimeoutSeconds,
 		&c.Retries, &c.Severity, &tags, &parents, &c.Enabled, &c.SealedSecret, &token, &cat, &uat); err != nil {
 		return c, err
 	}
-	if err := json.Unmarshal([]byte(settings), &set); err != nil {
+	// The kind-specific settings: one JSON column, so that a new kind
+	// needs no migration.
+	if err := json.Unmarshal([]byte(settings), &c.CheckProbe); err != nil {
 		return c, fmt.Errorf("check %d settings: %w", c.ID, err)
 	}
-	c.URL, c.ExpectStatus, c.BodyMatch, c.CertDays = set.URL, set.ExpectStatus, set.BodyMatch, set.CertDays
-	c.Address, c.QueryName, c.QueryType = set.Address, set.QueryName, set.QueryType
 	c.TargetID, c.Tags, c.PushTokenHash = intPtr(target), splitLines(tags), token.String
 	for _, p := range splitLines(parents) {
 		id, err := strconv.ParseInt(p, 10, 64)
@@ -59,8 +46,7 @@ func scanCheck(r *sql.Rows) (registry.Check, error) {
 }
 
 func checkArgs(c *registry.Check) (settings, parents string, secret any) {
-	b, _ := json.Marshal(checkSettings{URL: c.URL, ExpectStatus: c.ExpectStatus, BodyMatch: c.BodyMatch, CertDays: c.CertDays,
-		Address: c.Address, QueryName: c.QueryName, QueryType: c.QueryType})
+	b, _ := json.Marshal(c.CheckProbe)
 	ps := make([]string, len(c.Parents))
 	for i, p := range c.Parents {
 		ps[i] = strconv.FormatInt(p, 10)
