@@ -21,7 +21,8 @@ func stalls(args []string) error {
 	label := fs.String("label", "", "label printed with the result")
 	fs.Parse(args)
 	runtime.LockOSThread()
-	var count [4]int // > 0.1, 0.5, 1, 2 ms
+	limits := [...]time.Duration{500 * time.Microsecond, time.Millisecond, 2 * time.Millisecond}
+	var count [len(limits)]int
 	var total, longest time.Duration
 	start := time.Now()
 	prev := start
@@ -34,7 +35,7 @@ func stalls(args []string) error {
 		}
 		total += gap
 		longest = max(longest, gap)
-		for i, limit := range []time.Duration{100 * time.Microsecond, 500 * time.Microsecond, time.Millisecond, 2 * time.Millisecond} {
+		for i, limit := range limits {
 			if gap > limit {
 				count[i]++
 			}
@@ -42,6 +43,6 @@ func stalls(args []string) error {
 	}
 	fmt.Printf("%s stalls over %v: %v lost (%.2f%%), over 0.5 ms: %d, over 1 ms: %d, over 2 ms: %d, longest %v\n",
 		*label, duration.Round(time.Second), total.Round(time.Microsecond), 100*total.Seconds()/duration.Seconds(),
-		count[1], count[2], count[3], longest.Round(time.Microsecond))
+		count[0], count[1], count[2], longest.Round(time.Microsecond))
 	return nil
 }
