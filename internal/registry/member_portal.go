@@ -220,13 +220,11 @@ func (s *Service) SetMemberPrefs(ctx context.Context, a Actor, p MemberPrefs) (M
 	return p, err
 }
 
-// EndMemberWebSessions closes every web session of a member: after their
-// line's password changed, whoever logged in with the old one is out.
-func (s *Service) EndMemberWebSessions(ctx context.Context, a Actor, memberID int64) error {
-	return s.write(ctx, a, func(c *change) error {
-		if err := c.tx.DeleteWebSessionsOf(ctx, SessionMember, memberID); err != nil {
-			return fmt.Errorf("end the web sessions of member %d: %w", memberID, err)
-		}
-		return c.record("logout-all", string(SessionMember), memberID, nil, nil)
-	})
+// endMemberWebSessions closes every web session of a member, within the
+// change that calls for it (a line's new password, archiving).
+func (c *change) endMemberWebSessions(memberID int64) error {
+	if err := c.tx.DeleteWebSessionsOf(c.ctx, SessionMember, memberID); err != nil {
+		return fmt.Errorf("end the web sessions of member %d: %w", memberID, err)
+	}
+	return c.record("logout-all", string(SessionMember), memberID, nil, nil)
 }

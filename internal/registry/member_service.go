@@ -12,10 +12,17 @@ var members = entity[Member, MemberInput]{
 	insert: Tx.InsertMember,
 	update: Tx.UpdateMember,
 	delete: Tx.DeleteMember,
-	prepare: func(c *change, _ *Member, m *Member, in MemberInput) error {
+	prepare: func(c *change, before *Member, m *Member, in MemberInput) error {
 		in.apply(m)
 		if err := m.validate(); err != nil {
 			return err
+		}
+		if before != nil && m.State == MemberArchived && before.State != MemberArchived {
+			// Archiving locks a member out: a browser still logged in
+			// goes too.
+			if err := c.endMemberWebSessions(m.ID); err != nil {
+				return err
+			}
 		}
 		if m.SiteID != nil {
 			if err := ref(c, "site_id", "site", *m.SiteID, c.tx.GetSite); err != nil {

@@ -35,6 +35,14 @@ func (s *Service) subscriptions() entity[Subscription, SubscriptionInput] {
 					return err
 				}
 				sub.SealedPassword = s.box.Seal(*in.Password, passwordContext)
+				if before != nil {
+					// Whoever logged in with the old password, on any of
+					// the member's lines, is logged out: a new password is
+					// how an admin or the member shuts out a stolen one.
+					if err := c.endMemberWebSessions(sub.MemberID); err != nil {
+						return err
+					}
+				}
 			}
 			if sub.Kind.NeedsAddresses() && len(sub.SealedPassword) == 0 {
 				return invalid("password", "is required for a %s subscription", sub.Kind)

@@ -337,12 +337,8 @@ func (s *Server) memberLinePassword(w http.ResponseWriter, r *http.Request) {
 		s.memberLineError(w, r, err, "password", "password", nil)
 		return
 	}
-	// Whoever logged in with the old password is logged out; this
-	// browser gets a new session.
-	if err := s.opt.Registry.EndMemberWebSessions(r.Context(), sess.Actor(), sess.SubjectID); err != nil {
-		s.renderFailure(w, r, err)
-		return
-	}
+	// The registry logged out whoever had logged in with the old
+	// password, this browser included: it gets a new session.
 	if err := s.startSession(w, r, registry.SessionMember, sess.SubjectID, "password-change", sess.Actor()); err != nil {
 		s.renderFailure(w, r, err)
 		return
@@ -399,6 +395,11 @@ func (s *Server) memberContact(w http.ResponseWriter, r *http.Request) {
 		msg := plain(err)
 		if ve != nil {
 			msg = ve.Message
+		}
+		if errors.Is(err, registry.ErrConflict) {
+			// Not "already taken": that would tell a member who else is
+			// one.
+			msg = translate(s.lang(r), "member.contact.taken")
 		}
 		d.Email = email
 		d.Errors = []memberFieldError{{Field: "email", Label: translate(s.lang(r), "member.field.email"), Message: msg}}

@@ -83,6 +83,7 @@ func init() {
 		"member.contact.title": "Contact",
 		"member.contact.hint":  "Where the association writes to you, and where login links are sent.",
 		"member.contact.saved": "Your contact email is saved.",
+		"member.contact.taken": "This address cannot be used here. If it is yours, write to the association.",
 
 		"member.notifications.title":       "Notifications",
 		"member.notifications.legend":      "Email me about",
@@ -183,6 +184,7 @@ func init() {
 		"member.contact.title": "Contact",
 		"member.contact.hint":  "L'adresse où l'association vous écrit, et où les liens de connexion sont envoyés.",
 		"member.contact.saved": "Votre adresse de contact est enregistrée.",
+		"member.contact.taken": "Cette adresse ne peut pas être utilisée ici. Si elle est à vous, écrivez à l'association.",
 
 		"member.notifications.title":       "Notifications",
 		"member.notifications.legend":      "Me prévenir par courriel",

@@ -25,7 +25,6 @@ type memberRegistry interface {
 	MemberPrefs(ctx context.Context, memberID int64) (registry.MemberPrefs, error)
 	SetMemberPrefs(ctx context.Context, a registry.Actor, p registry.MemberPrefs) (registry.MemberPrefs, error)
 	SetMemberLanguage(ctx context.Context, a registry.Actor, memberID int64, language string) error
-	EndMemberWebSessions(ctx context.Context, a registry.Actor, memberID int64) error
 }
 
 // Mailer sends one plain-text email; app adapts notify's email sender. A

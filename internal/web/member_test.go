@@ -302,6 +302,11 @@ func TestMemberChangesTheirSettings(t *testing.T) {
 	if code, body, _ := ada.post("/member/contact", url.Values{"email": {"not-an-email"}}); code != http.StatusUnprocessableEntity || !strings.Contains(body, "not-an-email") {
 		t.Fatalf("invalid email: %d", code)
 	}
+	// Another member's address is refused without saying it is theirs.
+	if code, body, _ := ada.post("/member/contact", url.Values{"email": {"bob@example.org"}}); code != http.StatusUnprocessableEntity ||
+		!strings.Contains(body, "cannot be used here") || strings.Contains(body, "taken") {
+		t.Fatalf("another member's email: %d\n%s", code, body)
+	}
 	if code, _, _ := ada.post("/member/contact", url.Values{"email": {"ada@lovelace.example"}}); code != http.StatusSeeOther {
 		t.Fatalf("email change: %d", code)
 	}
@@ -323,6 +328,61 @@ func TestMemberChangesTheirSettings(t *testing.T) {
 	})
 	if _, body := ada.get("/member/"); !strings.Contains(body, `value="fr" lang="fr" selected`) {
 		t.Error("the page does not show the language chosen")
+	}
+}
+
+// An admin who resets a line's password or archives a member shuts out a
+// browser that is logged in: a stolen session does not outlive the
+// admin's answer to it.
+func TestAdminShutsAMemberOut(t *testing.T) {
+	f := newMemberFixture(t)
+	ctx := context.Background()
+	admin := registry.Actor{Name: "admin:test"}
+	thief := f.login(t, "ada@ISP", "ada@ISP-password")
+	bob := f.login(t, "bob@ISP", "bob@ISP-password")
+
+	password := "reset-by-admin-1"
+	if _, err := f.reg.UpdateSubscription(ctx, admin, f.adaL.ID, registry.SubscriptionInput{Password: &password}); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := thief.get("/member/"); code != http.StatusSeeOther {
+		t.Fatalf("a session survived the admin's password reset: %d", code)
+	}
+	if code, _ := bob.get("/member/"); code != 200 {
+		t.Fatalf("another member's session ended with Ada's password: %d", code)
+	}
+	audit, err := f.reg.Audit(ctx, registry.AuditFilter{Entity: string(registry.SessionMember), EntityID: f.ada.ID})
+	if err != nil || len(audit) == 0 || audit[0].Action != "logout-all" || audit[0].Actor != admin.Name {
+		t.Fatalf("the logout is not in the audit log: %v %+v", err, audit)
+	}
+
+	// Archiving: the session ends and no new one opens.
+	ada := f.login(t, "ada@ISP", password)
+	archived := registry.MemberArchived
+	if _, err := f.reg.UpdateMember(ctx, admin, f.ada.ID, registry.MemberInput{State: &archived}); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := ada.get("/member/"); code != http.StatusSeeOther {
+		t.Fatalf("a session survived archiving: %d", code)
+	}
+	ada.get("/member/login")
+	if code, _, _ := ada.post("/member/login", url.Values{"login": {"ada@ISP"}, "password": {password}}); code != http.StatusUnauthorized {
+		t.Fatalf("an archived member logged in: %d", code)
+	}
+	// A session opened as the archiving happened is refused when used.
+	token, _, err := f.reg.StartWebSession(ctx, registry.System, registry.SessionStart{Kind: registry.SessionMember, SubjectID: f.ada.ID, Via: "password", Lifetime: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(f.base)
+	cookies := bob.c.Jar.Cookies(u)
+	if len(cookies) == 0 {
+		t.Fatal("no session cookie in Bob's browser")
+	}
+	late := newBrowser(t, f.base)
+	late.c.Jar.SetCookies(u, []*http.Cookie{{Name: cookies[0].Name, Value: token, Path: "/"}})
+	if code, _ := late.get("/member/"); code != http.StatusSeeOther {
+		t.Fatalf("an archived member's session was accepted: %d", code)
 	}
 }
 

@@ -138,10 +138,16 @@ func (s *Server) loadSession(w http.ResponseWriter, r *http.Request) *Session {
 	case registry.SessionMember:
 		var m registry.Member
 		m, err = s.opt.Registry.FindMember(ctx, strconv.FormatInt(ws.SubjectID, 10))
+		if err == nil && m.State == registry.MemberArchived {
+			// Archiving ends the sessions too; this covers one opened
+			// while it happened.
+			err = registry.ErrUnauthenticated
+		}
 		sess.Member, sess.Name = &m, m.Name
 	}
 	if err != nil {
-		// The admin or member was removed: the session goes with them.
+		// The admin or member was removed (or archived): the session
+		// goes with them.
 		s.clearCookie(w, r, sessionCookie)
 		return nil
 	}
