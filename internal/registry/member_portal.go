@@ -91,7 +91,7 @@ func (s *Service) MemberLogin(ctx context.Context, login, password string) (Memb
 			// Compare anyway, so an unknown login costs what a wrong
 			// password does.
 			subtle.ConstantTimeCompare([]byte(password), []byte(password))
-			return ErrUnauthenticated
+			return ErrUnknownLogin
 		}
 		if err != nil {
 			return err

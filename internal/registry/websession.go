@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -182,21 +183,24 @@ func (s *Service) CheckAdminPassword(ctx context.Context, ref, password string) 
 		if err != nil {
 			return err
 		}
-		for _, a := range admins {
-			if ref != "" && (strings.EqualFold(a.Name, ref) || strings.EqualFold(a.Email, ref)) {
-				admin = a
-				h, err := r.GetAdminPassword(ctx, a.ID)
-				if err != nil && !errors.Is(err, ErrNotFound) {
-					return err
-				}
-				hash = h
-				return nil
-			}
+		a, ok := matchAdmin(admins, ref, true)
+		if !ok {
+			return nil
 		}
+		admin = a
+		h, err := r.GetAdminPassword(ctx, a.ID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		hash = h
 		return nil
 	})
 	if err != nil {
 		return Admin{}, err
+	}
+	if admin.ID == 0 {
+		VerifyPassword(dummyHash(), password)
+		return Admin{}, ErrUnknownLogin
 	}
 	if hash == "" {
 		VerifyPassword(dummyHash(), password)
@@ -222,22 +226,64 @@ func (s *Service) AdminHasPassword(ctx context.Context, adminID int64) (bool, er
 	return ok, err
 }
 
-// FindAdminByEmail returns the admin with this email (case-insensitive),
-// for single sign-on.
-func (s *Service) FindAdminByEmail(ctx context.Context, email string) (Admin, error) {
+// ErrUnknownLogin is the ErrUnauthenticated of a login that names no
+// account. Callers answer it as any other failure; it only tells the log
+// not to record what was typed, which may be a password in the wrong field.
+var ErrUnknownLogin = fmt.Errorf("%w: unknown login", ErrUnauthenticated)
+
+// matchAdmin finds the admin whose email, or name too when byName, is
+// ref in any case.
+func matchAdmin(admins []Admin, ref string, byName bool) (Admin, bool) {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return Admin{}, false
+	}
+	for _, a := range admins {
+		if strings.EqualFold(a.Email, ref) || byName && strings.EqualFold(a.Name, ref) {
+			return a, true
+		}
+	}
+	return Admin{}, false
+}
+
+// AdminAccount names the account a login attempt is against, for counting
+// failures: one name per admin however the login is written (name or
+// email, in any case: "ſacha" is "sacha" to the password check), and the
+// login itself when no admin has it.
+func (s *Service) AdminAccount(ctx context.Context, ref string) (string, error) {
+	var account string
+	err := s.store.Read(ctx, func(r Reader) error {
+		admins, err := r.ListAdmins(ctx)
+		if err != nil {
+			return err
+		}
+		if a, ok := matchAdmin(admins, ref, true); ok {
+			account = "admin#" + strconv.FormatInt(a.ID, 10)
+		} else {
+			account = "admin:" + strings.ToLower(strings.TrimSpace(ref))
+		}
+		return nil
+	})
+	return account, err
+}
+
+// FindAdminForSSO returns the admin a single sign-on identity names: by
+// email only when it is an email (an identity provider's user must not
+// become an admin by taking an admin's name as their address), else by
+// name or email.
+func (s *Service) FindAdminForSSO(ctx context.Context, who string, isEmail bool) (Admin, error) {
 	var out Admin
 	err := s.store.Read(ctx, func(r Reader) error {
 		admins, err := r.ListAdmins(ctx)
 		if err != nil {
 			return err
 		}
-		for _, a := range admins {
-			if strings.EqualFold(a.Email, strings.TrimSpace(email)) || strings.EqualFold(a.Name, strings.TrimSpace(email)) {
-				out = a
-				return nil
-			}
+		a, ok := matchAdmin(admins, who, !isEmail)
+		if !ok {
+			return NotFound("admin", who)
 		}
-		return NotFound("admin", email)
+		out = a
+		return nil
 	})
 	return out, err
 }

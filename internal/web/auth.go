@@ -20,6 +20,7 @@ type ctxKey int
 const (
 	peerKey ctxKey = iota
 	callerKey
+	logLineKey
 )
 
 // peer is the local user at the other end of the admin socket.
@@ -69,11 +70,21 @@ func (c caller) mayActFor(adminID int64) bool {
 	return c.isAdmin() || (c.admin != nil && c.admin.ID == adminID)
 }
 
-func actorName(ctx context.Context) string {
-	if c, ok := ctx.Value(callerKey).(caller); ok {
-		return c.actor.Name
+// logLine is what the request log says about a request that is only
+// known inside the handlers: the handlers fill it in, on a request that
+// ServeHTTP, which logs, never sees (each middleware derives its own).
+type logLine struct{ actor string }
+
+func withLogLine(r *http.Request) (*http.Request, *logLine) {
+	l := &logLine{}
+	return r.WithContext(context.WithValue(r.Context(), logLineKey, l)), l
+}
+
+// logActor names the request's caller in the request log.
+func logActor(r *http.Request, name string) {
+	if l, ok := r.Context().Value(logLineKey).(*logLine); ok {
+		l.actor = name
 	}
-	return ""
 }
 
 func callerOf(r *http.Request) caller { return r.Context().Value(callerKey).(caller) }
@@ -108,6 +119,7 @@ func (s *Server) authenticate(next http.HandlerFunc) http.HandlerFunc {
 			s.fail(w, r, fmt.Errorf("%s is read-only: %w", c.actor.Name, errForbidden))
 			return
 		}
+		logActor(r, c.actor.Name)
 		next(w, r.WithContext(context.WithValue(r.Context(), callerKey, c)))
 	}
 }

@@ -144,8 +144,8 @@ func lockedOut(w http.ResponseWriter, wait time.Duration) (minutes int) {
 
 // passwordRefused answers a failed password check on every login form
 // alike: a registry failure as such; a wrong password counted against ip
-// and account, logged (login, never the password) and answered 401 by
-// render. It reports false when err is nil.
+// and account, logged (the login if it names an account, never the
+// password) and answered 401 by render. It reports false when err is nil.
 func (s *Server) passwordRefused(w http.ResponseWriter, r *http.Request, err error, ip netip.Addr, account, logMsg, login string, render func()) bool {
 	if err == nil {
 		return false
@@ -155,6 +155,9 @@ func (s *Server) passwordRefused(w http.ResponseWriter, r *http.Request, err err
 		return true
 	}
 	s.loginLimiter.fail(ip, account)
+	if errors.Is(err, registry.ErrUnknownLogin) {
+		login = "(unknown)" // perhaps a password typed in the wrong field
+	}
 	s.opt.Logger.Info(logMsg, "login", login, "remote", ip)
 	render()
 	return true
@@ -196,7 +199,11 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	name, password := strings.TrimSpace(r.PostFormValue("login")), r.PostFormValue("password")
 	ip := s.clientIP(r)
-	account := "admin:" + name
+	account, err := s.opt.Registry.AdminAccount(r.Context(), name)
+	if err != nil {
+		s.renderFailure(w, r, err)
+		return
+	}
 	if wait := s.loginLimiter.allow(ip, account); wait > 0 {
 		s.renderStatus(w, r, http.StatusTooManyRequests, "login.html",
 			s.loginPage(r, loginData{Login: name, Error: "login.locked", Wait: lockedOut(w, wait)}))

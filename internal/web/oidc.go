@@ -149,7 +149,7 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		s.oidcFailed(w, r, http.StatusForbidden, err.Error())
 		return
 	}
-	admin, err := s.opt.Registry.FindAdminByEmail(r.Context(), who)
+	admin, err := s.opt.Registry.FindAdminForSSO(r.Context(), who, s.oidc.claim() == "email")
 	if err != nil {
 		if !isNotFound(err) {
 			s.renderFailure(w, r, err)
@@ -166,14 +166,19 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, localPath(a.Next, "/admin/"), http.StatusSeeOther)
 }
 
+// claim names the claim that names the admin.
+func (o *oidcLogin) claim() string {
+	if o.cfg.Claim == "" {
+		return "email"
+	}
+	return o.cfg.Claim
+}
+
 // identity is the claim that names the admin, from the ID token or else
 // from the UserInfo endpoint (providers such as LemonLDAP::NG put only
 // sub in the ID token); an email must not be marked unverified.
 func (o *oidcLogin) identity(ctx context.Context, idt *oidc.IDToken, tok *oauth2.Token) (string, error) {
-	name := o.cfg.Claim
-	if name == "" {
-		name = "email"
-	}
+	name := o.claim()
 	var claims map[string]any
 	if err := idt.Claims(&claims); err != nil {
 		return "", fmt.Errorf("the ID token's claims: %w", err)

@@ -73,6 +73,17 @@ func TestOIDCLoginWithLemonLDAP(t *testing.T) {
 	if r := other.get("/admin/"); r.status != http.StatusSeeOther {
 		t.Fatalf("unknown admin got a session: %d", r.status)
 	}
+	// An email claim names admins by their email only: an admin whose
+	// name happens to be that address is not who the provider vouched for.
+	lookalike, elsewhere := "rtyler@badwolf.org", "someone@example.org"
+	if _, err := e.reg.CreateAdmin(ctx, registry.Actor{Name: "test"}, registry.AdminInput{Name: &lookalike, Email: &elsewhere, Roles: &roles}); err != nil {
+		t.Fatal(err)
+	}
+	r = other.get("/login/oidc")
+	back = idp.SignIn(t, other.c, r.location, "rtyler", "rtyler")
+	if r := other.get(back.RequestURI()); r.status != http.StatusForbidden {
+		t.Fatalf("an email claim matched an admin's name: %d", r.status)
+	}
 
 	// A callback whose state is not this browser's is refused before the
 	// code is even exchanged (login CSRF).

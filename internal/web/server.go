@@ -170,6 +170,7 @@ func New(opt Options) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	r, line := withLogLine(r)
 	s.mux.ServeHTTP(rec, r)
 	route := r.Pattern
 	if route == "" {
@@ -182,7 +183,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		path = route // a mailed link's token stays out of the log
 	}
 	s.opt.Logger.Debug("http", "method", r.Method, "path", path, "status", rec.status,
-		"duration", time.Since(start), "actor", actorName(r.Context()))
+		"duration", time.Since(start), "actor", line.actor)
 }
 
 type statusRecorder struct {

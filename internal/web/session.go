@@ -33,7 +33,8 @@ type uiRegistry interface {
 	TouchWebSession(ctx context.Context, id int64, at time.Time) error
 	EndWebSession(ctx context.Context, a registry.Actor, ws registry.WebSession, why string) error
 	CheckAdminPassword(ctx context.Context, ref, password string) (registry.Admin, error)
-	FindAdminByEmail(ctx context.Context, email string) (registry.Admin, error)
+	AdminAccount(ctx context.Context, ref string) (string, error)
+	FindAdminForSSO(ctx context.Context, who string, isEmail bool) (registry.Admin, error)
 	RecordAction(ctx context.Context, a registry.Actor, action, entity string, id int64, details any) error
 }
 
@@ -254,6 +255,7 @@ func (s *Server) ui(h http.HandlerFunc) http.HandlerFunc {
 		ctx := context.WithValue(r.Context(), csrfKey{}, &token)
 		if sess := s.loadSession(w, r); sess != nil {
 			ctx = context.WithValue(ctx, sessionKey, sess)
+			logActor(r, sess.Actor().Name)
 		}
 		r = r.WithContext(ctx)
 		if !safeMethod(r) {

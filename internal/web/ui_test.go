@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -49,6 +50,25 @@ type uiEnv struct {
 	reg   *registry.Service
 	clock *clock
 	srv   *httptest.Server
+	logs  *logBuffer // what the interface logged, from Debug up
+}
+
+// logBuffer keeps a copy of the log for tests that check what it says.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 const adminPassword = "correct horse battery"
@@ -68,12 +88,13 @@ func newUIEnvWith(t *testing.T, configure func(base string, w *config.Web)) *uiE
 	if configure != nil {
 		configure("http://"+srv.Listener.Addr().String(), &cfg.Web)
 	}
+	logs := &logBuffer{}
 	srv.Config.Handler = web.New(web.Options{Registry: a.Registry(), Accounting: a.Store(), Web: &cfg.Web, Now: c.Now,
 		Status: statusAdmin{a.Registry()}, Journal: a.Registry(),
-		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		Logger: slog.New(slog.NewTextHandler(io.MultiWriter(testWriter{t}, logs), &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &uiEnv{t: t, app: a, reg: a.Registry(), clock: c, srv: srv}
+	return &uiEnv{t: t, app: a, reg: a.Registry(), clock: c, srv: srv, logs: logs}
 }
 
 // addAdmin creates an admin with roles and the test password.
@@ -278,6 +299,13 @@ func TestLoginRateLimit(t *testing.T) {
 	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" || !strings.Contains(r.body, "Too many failed attempts") {
 		t.Fatalf("locked login: %d %q\n%s", r.status, r.header.Get("Retry-After"), r.body)
 	}
+	// However the account is written: the password check takes the name
+	// or the email in any case, and so does the lockout.
+	for _, login := range []string{"ADA", "ada@example.org", "Ada@Example.ORG"} {
+		if r := b.login(login, adminPassword); r.status != http.StatusTooManyRequests {
+			t.Fatalf("locked account as %q: %d, want 429", login, r.status)
+		}
+	}
 	for range 5 {
 		b.login("ghost", "guess")
 	}
@@ -287,6 +315,62 @@ func TestLoginRateLimit(t *testing.T) {
 	// The lockout ends with time (simulated).
 	e.clock.Advance(2 * time.Minute)
 	b.mustLogin("ada")
+
+	// Unicode case folding matches "ſ" (long s) to "s": a name spelt with
+	// it is the same account, not a fresh counter.
+	e.addAdmin("Sacha", registry.RoleAdmin)
+	s := e.browser()
+	for range 5 {
+		s.login("sacha", "guess")
+	}
+	if r := s.login("ſacha", adminPassword); r.status != http.StatusTooManyRequests {
+		t.Fatalf("locked account spelt with a long s: %d, want 429", r.status)
+	}
+}
+
+// A failed login is logged with the account it tried, but what was typed
+// in the login field stays out of the log when it names no account: it is
+// often the password, typed in the wrong field.
+func TestFailedLoginLog(t *testing.T) {
+	e := newUIEnv(t)
+	e.addAdmin("Ada", registry.RoleAdmin)
+	b := e.browser()
+	b.login("ada", "wrong-guess-1")
+	b.login(adminPassword, "")
+	logs := e.logs.String()
+	if !strings.Contains(logs, "web login failed") || !strings.Contains(logs, "login=ada") {
+		t.Fatalf("the failure on a known account is not logged with it:\n%s", logs)
+	}
+	if strings.Contains(logs, adminPassword) || strings.Contains(logs, "wrong-guess-1") {
+		t.Fatalf("the log holds what was typed as a password:\n%s", logs)
+	}
+	if !strings.Contains(logs, `login=(unknown)`) {
+		t.Fatalf("the failure on an unknown login is not logged:\n%s", logs)
+	}
+}
+
+// The request log names who made each request, by session or by token.
+func TestRequestLogNamesTheCaller(t *testing.T) {
+	e := newUIEnv(t)
+	ada := e.addAdmin("Ada", registry.RoleAdmin)
+	b := e.browser()
+	b.mustLogin("Ada")
+	b.get("/admin/members")
+	token, _, err := e.reg.CreateToken(context.Background(), registry.System, ada.ID, "t", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/api/v1/members", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if r := b.do(req); r.status != 200 {
+		t.Fatalf("API with a token: %d", r.status)
+	}
+	logs := e.logs.String()
+	for _, path := range []string{"/admin/members", "/api/v1/members"} {
+		if !regexp.MustCompile(`msg=http method=GET path=` + path + ` status=200 duration=\S+ actor=admin:Ada`).MatchString(logs) {
+			t.Errorf("the request log does not name the caller of %s:\n%s", path, logs)
+		}
+	}
 }
 
 func TestCSRFRefused(t *testing.T) {
