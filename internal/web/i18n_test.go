@@ -67,6 +67,10 @@ func TestLocalPath(t *testing.T) {
 		"https://evil":       "/",
 		"":                   "/",
 		"/a\r\nSet-Cookie:":  "/",
+		"/\t/evil.example":   "/", // browsers drop the tab: //evil.example
+		"/\x00/evil.example": "/",
+		"/a\\..\\b":          "/",
+		"/member/?next=%2F":  "/member/?next=%2F",
 	} {
 		if got := localPath(in, "/"); got != want {
 			t.Errorf("localPath(%q) = %q, want %q", in, got, want)

@@ -318,9 +318,20 @@ func (s *Server) toLogin(w http.ResponseWriter, r *http.Request, login string) {
 	http.Redirect(w, r, login+"?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 }
 
-// localPath keeps a ?next= target on this site (no open redirect).
+// localPath keeps a ?next= target on this site (no open redirect): a path
+// from the root, without a host. Browsers drop tabs and newlines from a
+// URL and read a backslash as a slash, so "/\t/evil.example" would go to
+// another site: any control character or backslash is refused.
 func localPath(next, fallback string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsRune(next, '\\') {
+		return fallback
+	}
+	for _, c := range next {
+		if c < 0x20 || c == 0x7f {
+			return fallback
+		}
+	}
+	if u, err := url.Parse(next); err != nil || u.Scheme != "" || u.Host != "" {
 		return fallback
 	}
 	return next
