@@ -194,6 +194,13 @@ func TestCARights(t *testing.T) {
 	if code := d.do("POST", "/api/v1/ca/host-certificates", d.token, map[string]any{"host": "gw1", "public_key": key}, &e); code != 400 || !strings.Contains(e.Error, "no host CA key") {
 		t.Fatalf("host certificate without a host CA: %d %+v", code, e)
 	}
+	// A technical officer certifies a host for its registry names only.
+	if code := d.do("POST", "/api/v1/ca/host-certificates", officer, map[string]any{"host": "gw1", "public_key": key, "principals": []string{"db1.example.org"}}, &e); code != 403 {
+		t.Fatalf("technical officer adds principals to a host certificate: %d %+v", code, e)
+	}
+	if code := d.do("POST", "/api/v1/ca/host-certificates", officer, map[string]any{"host": "gw1", "public_key": key}, &e); code != 400 || !strings.Contains(e.Error, "no host CA key") {
+		t.Fatalf("technical officer's host certificate: %d %+v", code, e)
+	}
 	// The KRL and the CA key are public; the API is not.
 	resp, err := d.http.Get(d.base + "/ca/krl")
 	if err != nil || resp.StatusCode != 200 {

@@ -68,7 +68,7 @@ func caSignCmd(s *session, kind string) *cobra.Command {
 	}
 	help := "narrow to these principals (some of those the admin's roles grant)"
 	if kind == "host" {
-		help = "add these names to the host's (its name, name.domain, address)"
+		help = "add these names to the host's (its name, name.domain, address); admins only"
 	}
 	principals := cmd.Flags().StringSlice("principals", nil, help)
 	validity := cmd.Flags().String("validity", "", "shorter validity than configured, e.g. 30d or 12h")

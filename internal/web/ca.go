@@ -140,6 +140,12 @@ func (s *Server) caRoutes() {
 				s.fail(w, r, err)
 				return
 			}
+			// Names beyond the registry's let a key pass for another
+			// machine to every admin's ssh: an admin's decision.
+			if len(req.Principals) > 0 && !callerOf(r).isAdmin() {
+				s.fail(w, r, fmt.Errorf("only admins may add principals beyond the host's names in the registry: %w", errForbidden))
+				return
+			}
 			host, err := s.findHost(r.Context(), req.Host)
 			if err != nil {
 				s.fail(w, r, &registry.ValidationError{Field: "host", Message: err.Error()})
