@@ -135,6 +135,17 @@ func TestBackupWhileServingAndRestore(t *testing.T) {
 		t.Fatalf("backup: %d %s %s", r.code, r.stdout, r.stderr)
 	}
 	runCLI(runOpt{}, nil, "backup", "--config", conf, backup).failsWith(t, 1, "backup: "+backup+" already exists")
+	// Members' data is for the owner's eyes: the database, its WAL and the
+	// backup are not readable by other local users, whatever the umask.
+	for _, f := range []string{"maillon.db", "maillon.db-wal", "backup.db"} {
+		fi, err := os.Stat(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, want 0600", f, fi.Mode().Perm())
+		}
+	}
 	count := func(path string) int64 {
 		st, err := store.Open(context.Background(), path)
 		if err != nil {

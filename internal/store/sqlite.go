@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -93,6 +94,12 @@ func openSQLite(ctx context.Context, dbURL string) (*Store, error) {
 			return nil, fmt.Errorf("database directory %s: %w", dir, err)
 		}
 	}
+	// The database holds members' personal data and password hashes: a
+	// new one is for its owner only, and SQLite gives its -wal and -shm
+	// files the database's mode.
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
 	w, err := sql.Open("sqlite", sqliteDSN(path, false))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -123,6 +130,10 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 	}
 	tmp := path + ".partial"
 	os.Remove(tmp)
+	// VACUUM INTO fills an empty file and keeps its mode.
+	if err := createPrivate(tmp); err != nil {
+		return fmt.Errorf("backup to %s: %w", path, err)
+	}
 	if _, err := s.write.ExecContext(ctx, "VACUUM INTO ?", tmp); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("backup to %s: %w", path, err)
@@ -131,4 +142,17 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 		return fmt.Errorf("backup to %s: %w", path, err)
 	}
 	return nil
+}
+
+// createPrivate creates an empty file readable by its owner only, unless
+// the file exists already (whose mode is the operator's choice).
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
