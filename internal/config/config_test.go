@@ -54,6 +54,7 @@ func TestBadConfigSaysWhat(t *testing.T) {
 		"database: /tmp/x.db\nsecret_key: " + key + "\nipam:\n  delegated_prefix_length: 40":    "delegated_prefix_length",
 		"\x00\x01\x02 binary garbage":                                                           "config",
 		"database: /tmp/x.db\nsecret_key: " + key + "\nweb:\n  public_url: maillon.example.org": "web.public_url",
+		"database: /tmp/x.db\nsecret_key: " + key + "\nweb:\n  metrics_from: [prometheus]":      "web.metrics_from",
 	}
 	for body, want := range cases {
 		_, err := Load(write(t, body))

@@ -21,6 +21,10 @@ type Web struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
 	// believed when rate-limiting logins per client address.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// MetricsFrom are the networks that may read /metrics without a token
+	// (default: this machine only); others need an admin's API token.
+	// Check names and targets describe the network's inside.
+	MetricsFrom []string `yaml:"metrics_from"`
 	// PublicURL is maillon's address as browsers reach it
 	// (https://maillon.example.org), for the login links mailed to
 	// members; empty turns the emailed login off.
@@ -91,10 +95,15 @@ func (w *Web) validate() error {
 	if w.IdleTimeout.Duration <= 0 {
 		return fmt.Errorf("web.idle_timeout: must be positive")
 	}
-	for _, p := range w.TrustedProxies {
-		if _, err := netip.ParsePrefix(p); err != nil {
-			if _, err := netip.ParseAddr(p); err != nil {
-				return fmt.Errorf("web.trusted_proxies: %q is not an address or prefix", p)
+	for _, list := range []struct {
+		key  string
+		nets []string
+	}{{"trusted_proxies", w.TrustedProxies}, {"metrics_from", w.MetricsFrom}} {
+		for _, p := range list.nets {
+			if _, err := netip.ParsePrefix(p); err != nil {
+				if _, err := netip.ParseAddr(p); err != nil {
+					return fmt.Errorf("web.%s: %q is not an address or prefix", list.key, p)
+				}
 			}
 		}
 	}

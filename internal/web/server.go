@@ -153,7 +153,7 @@ func New(opt Options) *Server {
 	opt.Metrics.MustRegister(s.reqs, s.latency)
 
 	s.mux.HandleFunc("GET /healthz", s.healthz)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(opt.Metrics, promhttp.HandlerOpts{}))
+	s.mux.Handle("GET /metrics", s.metricsGate(promhttp.HandlerFor(opt.Metrics, promhttp.HandlerOpts{})))
 	s.mux.HandleFunc("GET /api/v1/openapi.json", s.openAPI)
 	s.routes()
 	s.statusRoutes()

@@ -338,11 +338,7 @@ func (s *Server) uiSetup() {
 	}
 	s.tmpl = t
 	s.cop = http.NewCrossOriginProtection()
-	for _, p := range s.web().TrustedProxies {
-		if pfx, err := parsePrefixOrAddr(p); err == nil {
-			s.proxies = append(s.proxies, pfx)
-		}
-	}
+	s.proxies = parseNets(s.web().TrustedProxies)
 	s.loginLimiter = newLimiter(s.now)
 	static, _ := fs.Sub(uiFS, "static")
 	files := http.FileServerFS(static)

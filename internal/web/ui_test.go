@@ -485,3 +485,47 @@ func TestSecureCookiesConfigured(t *testing.T) {
 		t.Fatal("the login page set no cookie (its form token)")
 	}
 }
+
+// /metrics maps the inside of the network (checks, targets, NAS names):
+// this machine reads it, others need a token, and a request forwarded by
+// a proxy maillon does not trust is not taken for a local one.
+func TestMetricsNeedLocalOrToken(t *testing.T) {
+	get := func(e *uiEnv, token string, header ...string) int {
+		req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/metrics", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	local := newUIEnv(t)
+	if code := get(local, ""); code != 200 {
+		t.Fatalf("/metrics from this machine: %d", code)
+	}
+	if code := get(local, "", "X-Forwarded-For", "203.0.113.9"); code != http.StatusUnauthorized {
+		t.Fatalf("/metrics through an untrusted proxy: %d, want 401", code)
+	}
+
+	remote := newUIEnvWith(t, func(_ string, w *config.Web) { w.MetricsFrom = []string{"192.0.2.0/24"} })
+	if code := get(remote, ""); code != http.StatusUnauthorized {
+		t.Fatalf("/metrics from outside web.metrics_from: %d, want 401", code)
+	}
+	ro := remote.addAdmin("Reader", registry.RoleReadOnly)
+	token, _, err := remote.reg.CreateToken(context.Background(), registry.System, ro.ID, "prometheus", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := get(remote, token); code != 200 {
+		t.Fatalf("/metrics with a read-only admin's token: %d", code)
+	}
+	if code := get(remote, "not-a-token"); code != http.StatusUnauthorized {
+		t.Fatalf("/metrics with a wrong token: %d", code)
+	}
+}
