@@ -69,7 +69,9 @@ func (s *Session) IsMember() bool {
 // see pages without forms.
 func (s *Session) CanWrite() bool { return s.IsAdmin() && s.Admin.CanWrite() }
 
-// FullAdmin reports the admin role (admins, tokens, certificates).
+// FullAdmin reports the admin role (admins, tokens, signing certificates).
+// Revoking one is open to every admin who may write: whoever is on call
+// when a laptop is stolen must be able to, and it is audited.
 func (s *Session) FullAdmin() bool { return s.IsAdmin() && s.Admin.Has(registry.RoleAdmin) }
 
 // Actor is who the registry records for this session's changes.
