@@ -21,7 +21,6 @@ import (
 
 	"maillon/internal/config"
 	"maillon/internal/csvimport"
-	"maillon/internal/dns"
 	"maillon/internal/monitor"
 	"maillon/internal/notify"
 	"maillon/internal/radius"
@@ -90,9 +89,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, with ...Opti
 			_, err := radius.ParseAttr(name, value)
 			return err
 		},
-		CheckRecord:      checkRecord,
-		CheckReverseName: dns.ValidateReverseName,
-		Now:              o.clock.Now,
+		CheckRecord: checkRecord,
+		Now:         o.clock.Now,
 	})
 	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if a.ca, err = a.newCA(); err != nil {

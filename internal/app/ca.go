@@ -155,11 +155,19 @@ func (c *caService) SignHost(ctx context.Context, a registry.Actor, host registr
 			return registry.Certificate{}, invalidf("principals", "%q is not a host name", p)
 		}
 	}
+	// Host names are validated now, but a host registered before may
+	// still carry a name no certificate can hold: the admin renames it.
+	principals := sshca.HostPrincipals(host.Name, host.Address, c.cfg.Host.Domains, req.Principals)
+	for _, p := range principals {
+		if err := sshca.CheckPrincipal(p); err != nil {
+			return registry.Certificate{}, invalidf("host", "host %q cannot be certified: %v: rename the host", host.Name, err)
+		}
+	}
 	r, err := c.request(ctx, req, c.cfg.Host.Validity.Duration, "host")
 	if err != nil {
 		return registry.Certificate{}, err
 	}
-	r.Principals = sshca.HostPrincipals(host.Name, host.Address, c.cfg.Host.Domains, req.Principals)
+	r.Principals = principals
 	r.KeyID = fmt.Sprintf("host %s serial %d", host.Name, r.Serial)
 	cert, err := c.host.SignHost(ctx, r)
 	if err != nil {

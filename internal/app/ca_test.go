@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,8 @@ import (
 	"maillon/internal/registry"
 	"maillon/internal/sshca"
 	"maillon/internal/testenv"
+
+	_ "modernc.org/sqlite"
 )
 
 func sshKeygen(t *testing.T, args ...string) {
@@ -236,5 +239,38 @@ func TestCAKeyProblemsStopTheDaemon(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "not-a-dir"), nil, 0o600)
 	if _, err := newApp(c); err == nil || !strings.Contains(err.Error(), "ca.krl_path") {
 		t.Fatalf("unwritable KRL path: %v", err)
+	}
+}
+
+// TestSignHostBadNameIsAValidationError: a host registered before names
+// were validated may have one no certificate can hold; signing for it is a
+// 400 naming the host, not an internal error.
+func TestSignHostBadNameIsAValidationError(t *testing.T) {
+	dir := t.TempDir()
+	sshKeygen(t, "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, "host_ca"))
+	sshKeygen(t, "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, "k"))
+	db := filepath.Join(dir, "m.db")
+	d := startWith(t, db, func(c *config.Config) { c.CA.Host.KeyFile = filepath.Join(dir, "host_ca") })
+	var h registry.Host
+	if code := d.do("POST", "/api/v1/hosts", d.token, map[string]any{"name": "gw1"}, &h); code != 201 {
+		t.Fatalf("create host = %d", code)
+	}
+	var e struct{ Error, Field string }
+	if code := d.do("POST", "/api/v1/hosts", d.token, map[string]any{"name": "Web Server 1"}, &e); code != 400 || e.Field != "name" {
+		t.Fatalf("host named with spaces = %d %+v", code, e)
+	}
+	// The row as an older version would have stored it.
+	raw, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec("PRAGMA busy_timeout = 5000; UPDATE hosts SET name = 'Web Server 1' WHERE id = ?", h.ID); err != nil {
+		t.Fatal(err)
+	}
+	key := readFile(t, filepath.Join(dir, "k.pub"))
+	code := d.do("POST", "/api/v1/ca/host-certificates", d.token, map[string]any{"host": strconv.FormatInt(h.ID, 10), "public_key": key}, &e)
+	if code != 400 || e.Field != "host" || !strings.Contains(e.Error, `principal "Web Server 1": empty or with a comma or space`) {
+		t.Fatalf("host certificate for %q = %d %+v", "Web Server 1", code, e)
 	}
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -178,7 +179,8 @@ func (in *dnsInput) source(dc config.DNS) dns.Source {
 }
 
 // checkRecord parses a record as a zone file line would, so that a typo is
-// refused when it is typed rather than dropped when the zone is built.
+// refused when it is typed rather than dropped when the zone is built. The
+// registry has checked the owner name; what fails here is the data.
 func checkRecord(origin, name, typ string, ttl int, data string) error {
 	owner := name
 	if owner == "@" {
@@ -187,16 +189,35 @@ func checkRecord(origin, name, typ string, ttl int, data string) error {
 		owner += "." + origin
 	}
 	zp := mdns.NewZoneParser(strings.NewReader(fmt.Sprintf("%s %d IN %s %s\n", owner, ttl, typ, data)), origin, "")
-	if _, ok := zp.Next(); !ok {
+	rr, ok := zp.Next()
+	if !ok {
 		if err := zp.Err(); err != nil {
-			return fmt.Errorf("%s record %q: %v", typ, data, err)
+			return fmt.Errorf("%q is not valid %s data: %s", data, typ, parseProblem(err))
 		}
 		return fmt.Errorf("%s record %q is empty", typ, data)
 	}
-	if _, ok := mdns.IsDomainName(owner); !ok {
-		return fmt.Errorf("%q is not a domain name", name)
+	// The parser takes any hexadecimal string, or none, as a fingerprint.
+	if fp, ok := rr.(*mdns.SSHFP); ok {
+		want := map[uint8]int{1: 40, 2: 64}[fp.Type]
+		if want == 0 {
+			return fmt.Errorf("SSHFP fingerprint type %d is not 1 (SHA-1) or 2 (SHA-256)", fp.Type)
+		}
+		if _, err := hex.DecodeString(fp.FingerPrint); err != nil || len(fp.FingerPrint) != want {
+			return fmt.Errorf("SSHFP fingerprint %q is not %d hexadecimal digits (type %d)", fp.FingerPrint, want, fp.Type)
+		}
+		if !slices.Contains([]uint8{1, 2, 3, 4, 6}, fp.Algorithm) {
+			return fmt.Errorf("SSHFP algorithm %d is not 1 (RSA), 2 (DSA), 3 (ECDSA), 4 (Ed25519) or 6 (Ed448)", fp.Algorithm)
+		}
 	}
 	return nil
+}
+
+// parseProblem is the zone parser's message without its "dns: " prefix and
+// the position in a one-line input.
+func parseProblem(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "dns: ")
+	msg, _, _ = strings.Cut(msg, " at line: ")
+	return msg
 }
 
 // dnsService runs the DNS server and keeps its zones current.

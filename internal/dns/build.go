@@ -551,16 +551,16 @@ func labelize(s string) string {
 }
 
 // ValidateReverseName checks a member-chosen reverse name: a fully qualified
-// host name (letters, digits, hyphens), not itself a reverse-tree name.
+// host name (letters, digits, hyphens), not itself a reverse-tree name. The
+// registry refuses such names with its own messages; this guards the zones
+// against what reached the database before.
 func ValidateReverseName(name string) error {
 	n := canonical(name)
 	if len(n) > 254 {
 		return fmt.Errorf("reverse name %q is too long", name)
 	}
+	// Labels first: "bad name." is one label, but its fault is the space.
 	labels := mdns.SplitDomainName(n)
-	if len(labels) < 2 {
-		return fmt.Errorf("reverse name %q must have at least two labels", name)
-	}
 	for _, l := range labels {
 		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
 			return fmt.Errorf("reverse name %q has an invalid label %q", name, l)
@@ -571,6 +571,9 @@ func ValidateReverseName(name string) error {
 				return fmt.Errorf("reverse name %q: label %q is not a host name", name, l)
 			}
 		}
+	}
+	if len(labels) < 2 {
+		return fmt.Errorf("reverse name %q must have at least two labels", name)
 	}
 	if below(n, "in-addr.arpa.") || below(n, "ip6.arpa.") {
 		return fmt.Errorf("reverse name %q is inside the reverse tree", name)

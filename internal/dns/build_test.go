@@ -61,6 +61,9 @@ func TestValidateReverseName(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
+	if err := ValidateReverseName("bad name"); err == nil || !strings.Contains(err.Error(), `label "bad name" is not a host name`) {
+		t.Errorf("bad name: %v, want the label named", err)
+	}
 }
 
 func TestBuildProblems(t *testing.T) {

@@ -53,10 +53,8 @@ func (z *Zone) validate() error {
 	if z.Origin == "" || z.Origin == "." {
 		return invalid("origin", "is required (e.g. example.org)")
 	}
-	for _, l := range strings.Split(strings.TrimSuffix(z.Origin, "."), ".") {
-		if l == "" || len(l) > 63 {
-			return invalid("origin", "%q is not a domain name", z.Origin)
-		}
+	if p := dnsNameProblem(strings.TrimSuffix(z.Origin, "."), hostName); p != "" {
+		return invalid("origin", "%q: %s", z.Origin, p)
 	}
 	if strings.HasSuffix(z.Origin, ".arpa.") {
 		return invalid("origin", "reverse zones are made from IPAM prefixes; no zone entry is needed for %s", z.Origin)
@@ -106,6 +104,11 @@ func (r *Record) validate() error {
 	if r.Name == "" {
 		r.Name = "@"
 	}
+	if r.Name != "@" {
+		if p := dnsNameProblem(strings.TrimSuffix(r.Name, "."), ownerName); p != "" {
+			return invalid("name", "%q: %s", r.Name, p)
+		}
+	}
 	r.Type = strings.ToUpper(strings.TrimSpace(r.Type))
 	known := false
 	for _, t := range RecordTypes {
@@ -119,4 +122,45 @@ func (r *Record) validate() error {
 		return invalid("data", "is required")
 	}
 	return validTTL("ttl", r.TTL)
+}
+
+// owner is the record's fully qualified owner name in the zone origin.
+func (r *Record) owner(origin string) string {
+	switch {
+	case r.Name == "@" || r.Name == "":
+		return origin
+	case strings.HasSuffix(r.Name, "."):
+		return r.Name
+	}
+	return r.Name + "." + origin
+}
+
+// checkInZone checks the record against its zone and the zone's other
+// records: its owner is in the zone and not too long once qualified, and a
+// CNAME is alone at its name (RFC 1034 §3.6.2: an alias has no other data),
+// hence never at the apex, which holds the SOA and NS records.
+func (r *Record) checkInZone(origin string, others []Record) error {
+	owner := r.owner(origin)
+	if owner != origin && !strings.HasSuffix(owner, "."+origin) {
+		return invalid("name", "%q is outside zone %s (write it relative to the zone, or ending in .%s)", r.Name, origin, origin)
+	}
+	if len(owner)-1 > maxName {
+		return invalid("name", "%s is %d characters long, more than %d", owner, len(owner)-1, maxName)
+	}
+	if r.Type == "CNAME" && owner == origin {
+		return invalid("name", "a CNAME cannot be at the zone apex (%s), which holds the SOA and NS records: "+
+			"point an A/AAAA record there, or put the CNAME on a name below it (www)", origin)
+	}
+	for _, o := range others {
+		if o.ID == r.ID || o.owner(origin) != owner {
+			continue
+		}
+		switch {
+		case r.Type == "CNAME":
+			return invalid("name", "%s already has a %s record (id %d): a CNAME cannot share its name with other records", owner, o.Type, o.ID)
+		case o.Type == "CNAME":
+			return invalid("name", "%s is a CNAME to %s (record id %d): no other record can share its name", owner, o.Data, o.ID)
+		}
+	}
+	return nil
 }

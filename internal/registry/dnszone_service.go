@@ -36,6 +36,13 @@ func (s *Service) records() entity[Record, RecordInput] {
 			if err != nil {
 				return exists("zone_id", err)
 			}
+			others, err := c.tx.ListRecords(c.ctx, r.ZoneID)
+			if err != nil {
+				return fmt.Errorf("records of zone %s: %w", z.Origin, err)
+			}
+			if err := r.checkInZone(z.Origin, others); err != nil {
+				return err
+			}
 			if s.opt.CheckRecord != nil {
 				if err := s.opt.CheckRecord(z.Origin, r.Name, r.Type, r.TTL, r.Data); err != nil {
 					return invalid("data", "%v", err)
@@ -80,10 +87,9 @@ func (s *Service) DeleteRecord(ctx context.Context, a Actor, id int64) error {
 // ("" goes back to the naming template), as members running a mail server
 // ask for.
 func (s *Service) SetReverseName(ctx context.Context, a Actor, addr netip.Addr, name string) (Allocation, error) {
-	name = Fqdn(name)
-	if name != "" && s.opt.CheckReverseName != nil {
-		if err := s.opt.CheckReverseName(name); err != nil {
-			return Allocation{}, invalid("reverse_name", "%v", err)
+	if name = Fqdn(name); name != "" {
+		if p := reverseNameProblem(name); p != "" {
+			return Allocation{}, invalid("reverse_name", "%q: %s", name, p)
 		}
 	}
 	var out Allocation

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"time"
@@ -85,13 +86,22 @@ func (in NASInput) apply(n *NAS) error {
 	return nil
 }
 
-// parseAddressOrPrefix reads "192.0.2.1" as a /32 and "192.0.2.0/28" as is.
+// parseAddressOrPrefix reads "192.0.2.1" as a /32 and "192.0.2.0/28" as is;
+// "" is no address (validate says it is required).
 func parseAddressOrPrefix(s string) (netip.Prefix, error) {
 	s = strings.TrimSpace(s)
+	if s == "" {
+		return netip.Prefix{}, nil
+	}
 	if !strings.Contains(s, "/") {
 		a, err := netip.ParseAddr(s)
 		if err != nil {
-			return netip.Prefix{}, err
+			// netip's message ("ParseAddr(...): unable to parse IP")
+			// reads as a program error.
+			return netip.Prefix{}, fmt.Errorf("%q is not an IP address or prefix (e.g. 192.0.2.1 or 192.0.2.0/28)", s)
+		}
+		if a.Zone() != "" {
+			return netip.Prefix{}, fmt.Errorf("address %q must not carry a zone", s)
 		}
 		return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
 	}

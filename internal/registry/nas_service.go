@@ -53,6 +53,9 @@ func (s *Service) nasClients() entity[NAS, NASInput] {
 			}
 			return nil
 		},
+		deleting: func(c *change, n *NAS) error {
+			return c.refuseTargeted(TargetNAS, n.ID, n.Name)
+		},
 	}
 }
 
@@ -66,7 +69,7 @@ func (s *Service) UpdateNAS(ctx context.Context, a Actor, id int64, in NASInput)
 	return update(s, ctx, a, s.nasClients(), id, in)
 }
 
-// DeleteNAS removes a RADIUS client.
+// DeleteNAS removes a RADIUS client nothing refers to.
 func (s *Service) DeleteNAS(ctx context.Context, a Actor, id int64) error {
 	return remove(s, ctx, a, s.nasClients(), id)
 }

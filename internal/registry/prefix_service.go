@@ -3,7 +3,6 @@ package registry
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"maillon/internal/ipam"
 )
@@ -25,10 +24,9 @@ func (s *Service) prefixes() entity[Prefix, PrefixInput] {
 			if err := p.validate(s.opt.DelegatedBits); err != nil {
 				return err
 			}
-			if p.PTRTemplate = Fqdn(p.PTRTemplate); p.PTRTemplate != "" && s.opt.CheckReverseName != nil {
-				sample := strings.NewReplacer("{login}", "user", "{ip}", "192-0-2-1").Replace(p.PTRTemplate)
-				if err := s.opt.CheckReverseName(sample); err != nil {
-					return invalid("ptr_template", "%v", err)
+			if p.PTRTemplate = Fqdn(p.PTRTemplate); p.PTRTemplate != "" {
+				if problem := ptrTemplateProblem(p.PTRTemplate); problem != "" {
+					return invalid("ptr_template", "%q: %s", p.PTRTemplate, problem)
 				}
 			}
 			if before != nil && (before.CIDR != p.CIDR || before.BlockBits != p.BlockBits) {

@@ -27,8 +27,6 @@ type Options struct {
 	// CheckRecord validates a DNS record's data in its zone; nil checks
 	// only the type and that data is present.
 	CheckRecord func(origin, name, typ string, ttl int, data string) error
-	// CheckReverseName validates a reverse name a member chose.
-	CheckReverseName func(name string) error
 }
 
 // DefaultQuarantine keeps a freed address out of use for 30 days, long

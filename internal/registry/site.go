@@ -123,6 +123,14 @@ func (h *Host) validate() error {
 	if h.Name == "" {
 		return invalid("name", "is required")
 	}
+	// The name is the host's SSH certificate principal and its DNS name
+	// (alone and in the CA's domains), so it must be one.
+	if strings.HasSuffix(h.Name, ".") {
+		return invalid("name", "%q: write it without the final dot", h.Name)
+	}
+	if p := dnsNameProblem(h.Name, hostName); p != "" {
+		return invalid("name", "%q is not a host name: %s", h.Name, p)
+	}
 	h.Role = strings.TrimSpace(h.Role)
 	if h.Role == "" {
 		h.Role = "server"

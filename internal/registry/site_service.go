@@ -13,6 +13,9 @@ var sites = entity[Site, SiteInput]{
 		in.apply(s)
 		return s.validate()
 	},
+	deleting: func(c *change, s *Site) error {
+		return c.refuseTargeted(TargetSite, s.ID, s.Name)
+	},
 }
 
 var hosts = entity[Host, HostInput]{
@@ -38,6 +41,9 @@ var hosts = entity[Host, HostInput]{
 	},
 	// A machine that is gone (or repurposed) no longer speaks for its names.
 	deleting: func(c *change, h *Host) error {
+		if err := c.refuseTargeted(TargetHost, h.ID, h.Name); err != nil {
+			return err
+		}
 		_, err := c.revokeAll(CertificateFilter{Kind: CertHost, HostID: h.ID}, "host "+h.Name+" deleted")
 		return err
 	},
@@ -87,7 +93,8 @@ func (s *Service) UpdateHost(ctx context.Context, a Actor, id int64, in HostInpu
 	return update(s, ctx, a, hosts, id, in)
 }
 
-// DeleteHost removes a host and its switch ports.
+// DeleteHost removes a host and its switch ports, unless a status
+// component or a check names it.
 func (s *Service) DeleteHost(ctx context.Context, a Actor, id int64) error {
 	return remove(s, ctx, a, hosts, id)
 }

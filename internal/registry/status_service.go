@@ -632,3 +632,29 @@ func (s *Service) RecordDelivery(ctx context.Context, d Delivery, sendErr error)
 		return c.tx.SetDeliveryResult(ctx, &d)
 	})
 }
+
+// refuseTargeted refuses to delete a site, host or NAS that a status
+// component or a monitoring check still names: they hold its id without a
+// foreign key, and would be left pointing at nothing (a check then fails to
+// load, a component loses the members it affects).
+func (c *change) refuseTargeted(kind string, id int64, name string) error {
+	comps, err := c.tx.ListComponents(c.ctx)
+	if err != nil {
+		return fmt.Errorf("components naming %s %s: %w", kind, name, err)
+	}
+	for _, comp := range comps {
+		if slices.Contains(comp.Targets, Target{Kind: kind, ID: id}) {
+			return fmt.Errorf("%s %s is a target of status component %q: remove it from the component first: %w", kind, name, comp.Name, ErrInUse)
+		}
+	}
+	checks, err := c.tx.ListChecks(c.ctx)
+	if err != nil {
+		return fmt.Errorf("checks naming %s %s: %w", kind, name, err)
+	}
+	for _, ch := range checks {
+		if ch.TargetType == kind && ch.TargetID != nil && *ch.TargetID == id {
+			return fmt.Errorf("%s %s is watched by check %q: delete the check or attach it elsewhere first: %w", kind, name, ch.Name, ErrInUse)
+		}
+	}
+	return nil
+}

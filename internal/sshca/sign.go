@@ -144,8 +144,8 @@ func (k *CAKey) sign(ctx context.Context, typ uint32, r Request) (*ssh.Certifica
 		return nil, errors.New("no principals: a certificate without principals is valid for every user or host")
 	}
 	for _, p := range r.Principals {
-		if p == "" || strings.ContainsAny(p, ", \t\n") {
-			return nil, fmt.Errorf("principal %q: empty or with a comma or space", p)
+		if err := CheckPrincipal(p); err != nil {
+			return nil, err
 		}
 	}
 	if !r.ValidBefore.After(r.ValidAfter) {
@@ -197,6 +197,16 @@ func DefaultRolePrincipals() map[string][]string {
 		"admin":             {"admin"},
 		"technical-officer": {"technical-officer"},
 	}
+}
+
+// CheckPrincipal refuses a principal OpenSSH cannot match: empty, or with a
+// comma (the separator of principals lists) or white space (of
+// authorized_principals lines).
+func CheckPrincipal(p string) error {
+	if p == "" || strings.ContainsAny(p, ", \t\n\r") {
+		return fmt.Errorf("principal %q: empty or with a comma or space", p)
+	}
+	return nil
 }
 
 // HostPrincipals are the names a host certificate is valid for: the

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,14 +32,9 @@ var sqliteDialect = &dialect{
 		if !errors.As(err, &e) {
 			return notConstraint, ""
 		}
-		name := e.Error()
-		if i := strings.Index(name, "failed: "); i >= 0 {
-			name = strings.Trim(name[i+len("failed: "):], "' ")
-			name = strings.TrimPrefix(name, "index '")
-		}
 		switch e.Code() {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-			return uniqueViolation, strings.ReplaceAll(name, ".", "_")
+			return uniqueViolation, sqliteConstraint(e.Error())
 		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 			return foreignKeyViolation, "foreign key"
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
@@ -48,6 +44,26 @@ var sqliteDialect = &dialect{
 	},
 	readOpts: &sql.TxOptions{ReadOnly: true},
 	prepare:  true,
+}
+
+// sqliteConstraint extracts what a SQLite constraint error names: the
+// columns ("zones.origin", "ports.host_id, ports.name") or, for an index on
+// expressions, the index ("hosts_name_key"), without the extended result
+// code the driver appends ("... (2067)").
+func sqliteConstraint(msg string) string {
+	if i := strings.LastIndex(msg, "failed: "); i >= 0 {
+		msg = msg[i+len("failed: "):]
+	}
+	if i := strings.LastIndex(msg, " ("); i >= 0 && strings.HasSuffix(msg, ")") {
+		if _, err := strconv.Atoi(msg[i+2 : len(msg)-1]); err == nil {
+			msg = msg[:i]
+		}
+	}
+	msg = strings.TrimSpace(msg)
+	if rest, ok := strings.CutPrefix(msg, "index "); ok {
+		msg = strings.Trim(rest, "'")
+	}
+	return msg
 }
 
 // SQLitePath extracts the file path from a SQLite database URL.

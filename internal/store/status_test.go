@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -288,3 +289,67 @@ func TestStatusPrefsSubscribersDeliveries(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// Components and checks name sites, hosts and NAS by id without a foreign
+// key: deleting one they name is refused, as a site with hosts is, until
+// nothing names it.
+func TestDeleteRefusedWhileTargeted(t *testing.T) {
+	forEachEngine(t, func(f *fixture) {
+		site, err := f.reg.CreateSite(f.ctx, f.admin, registry.SiteInput{Name: ptr("Fleming")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		host, err := f.reg.CreateHost(f.ctx, f.admin, registry.HostInput{Name: ptr("gw1")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nas, err := f.reg.CreateNAS(f.ctx, f.admin, registry.NASInput{Name: ptr("demo-bras"), Address: ptr("192.0.2.1"), Secret: ptr("xxxxxxxx"), Kind: ptr(registry.NASBras)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		comp, err := f.reg.CreateComponent(f.ctx, f.admin, registry.ComponentInput{Name: ptr("Internet"), Targets: &[]string{"nas:demo-bras", "site:Fleming"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		chk, err := f.reg.CreateCheck(f.ctx, f.admin, registry.CheckInput{Name: ptr("radius"), Kind: ptr(registry.CheckRADIUS),
+			Address: ptr("192.0.2.1:1812"), Secret: ptr("s3cret"), NASID: &nas.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hostCheck, err := f.reg.CreateCheck(f.ctx, f.admin, registry.CheckInput{Name: ptr("gw1 ping"), Kind: ptr(registry.CheckICMP), Address: ptr("192.0.2.2"), HostID: &host.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		refused := func(what string, err error, want string) {
+			t.Helper()
+			if !errors.Is(err, registry.ErrInUse) || !strings.Contains(err.Error(), want) {
+				t.Fatalf("delete %s = %v, want in use: …%s…", what, err, want)
+			}
+		}
+		refused("NAS named by a component", f.reg.DeleteNAS(f.ctx, f.admin, nas.ID), `nas demo-bras is a target of status component "Internet"`)
+		refused("site named by a component", f.reg.DeleteSite(f.ctx, f.admin, site.ID), `site Fleming is a target of status component "Internet"`)
+		refused("host watched by a check", f.reg.DeleteHost(f.ctx, f.admin, host.ID), `host gw1 is watched by check "gw1 ping"`)
+		if _, err := f.reg.UpdateComponent(f.ctx, f.admin, comp.ID, registry.ComponentInput{Targets: &[]string{"service:vpn"}}); err != nil {
+			t.Fatal(err)
+		}
+		refused("NAS watched by a check", f.reg.DeleteNAS(f.ctx, f.admin, nas.ID), `nas demo-bras is watched by check "radius"`)
+		// The check still loads, with its NAS.
+		if err := f.reg.Read(f.ctx, func(r registry.Reader) error { _, err := r.GetCheck(f.ctx, chk.ID); return err }); err != nil {
+			t.Fatalf("check after the refused delete: %v", err)
+		}
+		for _, id := range []int64{chk.ID, hostCheck.ID} {
+			if err := f.reg.DeleteCheck(f.ctx, f.admin, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := f.reg.DeleteNAS(f.ctx, f.admin, nas.ID); err != nil {
+			t.Fatalf("delete NAS nothing names: %v", err)
+		}
+		if err := f.reg.DeleteSite(f.ctx, f.admin, site.ID); err != nil {
+			t.Fatalf("delete site nothing names: %v", err)
+		}
+		if err := f.reg.DeleteHost(f.ctx, f.admin, host.ID); err != nil {
+			t.Fatalf("delete host nothing names: %v", err)
+		}
+	})
+}
