@@ -198,6 +198,36 @@ func TestEditSendsOnlyTheFlagsGiven(t *testing.T) {
 		"nothing to change: give the fields to set as flags (see maillon member edit --help)")
 }
 
+// Suspending a line prints what each open session's NAS answered to its
+// Disconnect-Request, so that a timeout does not pass for a success.
+func TestSuspendPrintsTheDisconnects(t *testing.T) {
+	suspended := strings.Replace(adaLine, `"state": "active"`, `"state": "suspended"`, 1)
+	api := newFakeAPI(t, map[string]reply{
+		"PATCH /api/v1/subscriptions/ada@NEUTRINET": ok(strings.TrimSuffix(suspended, "}") + `, "disconnects": [
+			{"nas": "bras1", "session_id": "s1", "login": "ada@NEUTRINET", "result": "ack"},
+			{"nas": "bras2", "session_id": "s2", "login": "ada@NEUTRINET", "result": "timeout"}]}`),
+		"GET /api/v1/members/5": ok(ada),
+	})
+	r := api.run("subscription", "edit", "ada@NEUTRINET", "--state", "suspended")
+	if r.code != 0 {
+		t.Fatalf("status %d: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		"disconnect: session s1 on bras1: ack (ended)\n",
+		"disconnect: session s2 on bras2: timeout (no answer from the NAS: the session may still be open)\n",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	api.mu.Lock()
+	api.routes["PATCH /api/v1/subscriptions/ada@NEUTRINET"] = ok(strings.TrimSuffix(suspended, "}") + `, "disconnects": []}`)
+	api.mu.Unlock()
+	if r := api.run("subscription", "edit", "ada@NEUTRINET", "--state", "suspended"); !strings.Contains(r.stdout, "disconnect: no open session\n") {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
+}
+
 func TestSubscriptionAddResolvesTheMemberAndGeneratesAPassword(t *testing.T) {
 	api := newFakeAPI(t, map[string]reply{
 		"GET /api/v1/members/aa:bb:cc:dd:ee:ff": ok(ada),

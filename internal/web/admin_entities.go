@@ -27,8 +27,9 @@ type uiEntity struct {
 	get        func(ctx context.Context, id int64) (any, error)
 	find       func(ctx context.Context, ref string) (int64, error)
 	create     func(ctx context.Context, a registry.Actor, in any) (int64, error)
-	update     func(ctx context.Context, a registry.Actor, id int64, in any) error
-	delete     func(ctx context.Context, a registry.Actor, id int64) error
+	// update returns what the edit did beyond the registry, or nil.
+	update func(ctx context.Context, a registry.Actor, id int64, in any) (*editReport, error)
+	delete func(ctx context.Context, a registry.Actor, id int64) error
 }
 
 // addUIEntity is called by register for every API resource.
@@ -65,9 +66,16 @@ func addUIEntity[T, I any](s *Server, res resource[T, I]) {
 		obj, err := res.create(ctx, a, *in.(*I))
 		return res.id(&obj), err
 	}
-	e.update = func(ctx context.Context, a registry.Actor, id int64, in any) error {
-		_, err := res.update(ctx, a, id, *in.(*I))
-		return err
+	e.update = func(ctx context.Context, a registry.Actor, id int64, in any) (*editReport, error) {
+		before, err := res.find(ctx, strconv.FormatInt(id, 10))
+		if err != nil {
+			return nil, err
+		}
+		after, err := res.update(ctx, a, id, *in.(*I))
+		if err != nil || res.updated == nil {
+			return nil, err
+		}
+		return res.updated(ctx, &before, &after), nil
 	}
 	e.delete = res.delete
 	if s.entities == nil {
@@ -674,11 +682,12 @@ func (s *Server) entitySave(w http.ResponseWriter, r *http.Request, e *uiEntity,
 	fields := s.inputFields(e, lang, values, multi, creating)
 	in, errs := s.readForm(r.Context(), e, fields, r.PostForm, creating)
 	var err error
+	var report *editReport
 	if len(errs) == 0 {
 		if creating {
 			id, err = e.create(r.Context(), sess.Actor(), in)
 		} else {
-			err = e.update(r.Context(), sess.Actor(), id, in)
+			report, err = e.update(r.Context(), sess.Actor(), id, in)
 		}
 		if err != nil {
 			if !errors.Is(err, registry.ErrInvalid) && !isConflict(err) {
@@ -704,9 +713,12 @@ func (s *Server) entitySave(w http.ResponseWriter, r *http.Request, e *uiEntity,
 		s.renderStatus(w, r, status, "admin_form.html", d)
 		return
 	}
-	if creating {
+	switch {
+	case creating:
 		s.setFlash(w, r, "form.created")
-	} else {
+	case report != nil:
+		s.setFlash(w, r, report.flash, report.counts...)
+	default:
 		s.setFlash(w, r, "form.saved")
 	}
 	http.Redirect(w, r, "/admin/"+e.path+"/"+strconv.FormatInt(id, 10), http.StatusSeeOther)

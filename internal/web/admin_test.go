@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"maillon/internal/registry"
+	"maillon/internal/web"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -251,6 +252,57 @@ func TestSuspendAndResume(t *testing.T) {
 	entries, _ := e.reg.Audit(context.Background(), registry.AuditFilter{Entity: "subscription", EntityID: sub.ID})
 	if len(entries) < 2 || entries[0].Actor != "admin:Ada" {
 		t.Fatalf("suspend and resume not audited as the admin: %+v", entries)
+	}
+}
+
+// Suspending a line, by its button, its edit form or the API, reports
+// what each open session's NAS answered to the Disconnect-Request: a
+// suspension whose sessions stay open must not look like a success.
+func TestSuspendReportsTheDisconnects(t *testing.T) {
+	var asked []string
+	e := newUIEnvOptions(t, nil, func(o *web.Options) {
+		o.Disconnect = func(_ context.Context, sub registry.Subscription) ([]registry.Disconnect, error) {
+			asked = append(asked, sub.Login+" "+string(sub.State))
+			return []registry.Disconnect{
+				{NAS: "bras1", SessionID: "s1", Login: sub.Login, Result: "ack"},
+				{NAS: "bras2", SessionID: "s2", Login: sub.Login, Result: "timeout"},
+				{NAS: "bras2", SessionID: "s3", Login: sub.Login, Result: "nak (Error-Cause 503)"},
+			}, nil
+		}
+	})
+	m, sub := e.isp()
+	e.addAdmin("Ada", registry.RoleTechnicalOfficer)
+	b := e.browser()
+	b.mustLogin("Ada")
+	line := "/admin/subscriptions/" + strconv.FormatInt(sub.ID, 10)
+	b.get(line)
+	if r := b.post(line+"/suspend", nil); r.status != http.StatusSeeOther {
+		t.Fatalf("suspend: %d", r.status)
+	}
+	want := "RADIUS Disconnect of its 3 open sessions: 1 ACK (ended), 1 NAK (refused by the NAS), 1 timeout (no answer), 0 not sent."
+	if r := b.get(line); !strings.Contains(r.body, want) {
+		t.Fatalf("line page after suspend lacks %q:\n%s", want, r.body)
+	}
+	// The flash is shown once.
+	if r := b.get(line); strings.Contains(r.body, want) {
+		t.Fatal("the flash stays after it was shown")
+	}
+	// Resuming disconnects nothing.
+	b.post(line+"/resume", nil)
+	if len(asked) != 1 || asked[0] != "grace@ISP suspended" {
+		t.Fatalf("disconnects asked: %q", asked)
+	}
+	// The edit form closing the line reports them too.
+	b.get(line + "/edit")
+	form := url.Values{"member_id": {strconv.FormatInt(m.ID, 10)}, "kind": {"ppp"}, "login": {"grace@ISP"}, "state": {"closed"}}
+	if r := b.post(line, form); r.status != http.StatusSeeOther {
+		t.Fatalf("edit: %d %s", r.status, r.body)
+	}
+	if r := b.get(line); !strings.Contains(r.body, want) {
+		t.Fatalf("line page after closing it lacks %q:\n%s", want, r.body)
+	}
+	if len(asked) != 2 || asked[1] != "grace@ISP closed" {
+		t.Fatalf("disconnects asked: %q", asked)
 	}
 }
 

@@ -59,6 +59,12 @@ func newUIEnv(t *testing.T) *uiEnv { return newUIEnvWith(t, nil) }
 // address the interface will be served at.
 func newUIEnvWith(t *testing.T, configure func(base string, w *config.Web)) *uiEnv {
 	t.Helper()
+	return newUIEnvOptions(t, configure, nil)
+}
+
+// newUIEnvOptions also lets a test complete the server's options.
+func newUIEnvOptions(t *testing.T, configure func(base string, w *config.Web), options func(*web.Options)) *uiEnv {
+	t.Helper()
 	dir := t.TempDir()
 	cfg := app.LoopbackConfig(dir, filepath.Join(dir, "maillon.db"))
 	cfg.DNS.Listen = ""
@@ -68,9 +74,13 @@ func newUIEnvWith(t *testing.T, configure func(base string, w *config.Web)) *uiE
 	if configure != nil {
 		configure("http://"+srv.Listener.Addr().String(), &cfg.Web)
 	}
-	srv.Config.Handler = web.New(web.Options{Registry: a.Registry(), Accounting: a.Store(), Web: &cfg.Web, Now: c.Now,
+	opt := web.Options{Registry: a.Registry(), Accounting: a.Store(), Web: &cfg.Web, Now: c.Now,
 		Status: statusAdmin{a.Registry()}, Journal: a.Registry(),
-		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	if options != nil {
+		options(&opt)
+	}
+	srv.Config.Handler = web.New(opt)
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &uiEnv{t: t, app: a, reg: a.Registry(), clock: c, srv: srv}
