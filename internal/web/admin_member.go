@@ -165,7 +165,10 @@ func (s *Server) adminSubscription(w http.ResponseWriter, r *http.Request) {
 	l := d.Line
 	l.Addresses = nil
 	d.Props = props(s.lang(r), l)
-	if d.Sessions, d.Usage, err = s.traffic(ctx, accounting.SessionFilter{SubscriptionID: id, Limit: 20},
+	// Open sessions only, like the member page and "session list --open":
+	// the table is where an admin checks that a suspended line's sessions
+	// really ended; ended ones are in "maillon session list".
+	if d.Sessions, d.Usage, err = s.traffic(ctx, accounting.SessionFilter{SubscriptionID: id, OpenOnly: true, Limit: 20},
 		accounting.UsageFilter{SubscriptionID: id}, map[int64]string{id: d.Line.Login}); err != nil {
 		s.renderFailure(w, r, err)
 		return

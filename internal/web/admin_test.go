@@ -9,7 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"maillon/internal/accounting"
 	"maillon/internal/registry"
 	"maillon/internal/web"
 )
@@ -252,6 +254,38 @@ func TestSuspendAndResume(t *testing.T) {
 	entries, _ := e.reg.Audit(context.Background(), registry.AuditFilter{Entity: "subscription", EntityID: sub.ID})
 	if len(entries) < 2 || entries[0].Actor != "admin:Ada" {
 		t.Fatalf("suspend and resume not audited as the admin: %+v", entries)
+	}
+}
+
+// A line's "Live sessions" are its open ones, as on the member page, with
+// download and upload in the subscriber's terms, like the CLI's DOWN/UP.
+func TestLinePageShowsOpenSessionsOnly(t *testing.T) {
+	e := newUIEnv(t)
+	m, sub := e.isp()
+	e.addAdmin("Ada", registry.RoleTechnicalOfficer)
+	at := e.clock.Now().Add(-time.Hour)
+	rec := func(nas, session string, status accounting.Status, at time.Time, in, out uint64) accounting.Record {
+		return accounting.Record{NAS: nas, Status: status, SessionID: session, Login: sub.Login, SubscriptionID: sub.ID, MemberID: m.ID,
+			InputOctets: in, OutputOctets: out, Interim: 60, EventTime: at}
+	}
+	if err := e.app.Store().WriteAccounting(context.Background(), []accounting.Record{
+		rec("bras-ended", "s1", accounting.Start, at, 0, 0),
+		rec("bras-ended", "s1", accounting.Stop, at.Add(time.Minute), 1000, 2000),
+		rec("bras-open", "s2", accounting.Start, at.Add(2*time.Minute), 0, 0),
+		rec("bras-open", "s2", accounting.Interim, at.Add(3*time.Minute), 3000, 4_000_000),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	b.mustLogin("Ada")
+	r := b.get("/admin/subscriptions/" + strconv.FormatInt(sub.ID, 10))
+	if !strings.Contains(r.body, "bras-open") || strings.Contains(r.body, "bras-ended") {
+		t.Fatalf("live sessions are not the open ones:\n%s", r.body)
+	}
+	// Download (what the NAS sent) comes first, then upload.
+	row := regexp.MustCompile(`<td>bras-open</td>.*<td class="num">([^<]*)</td><td class="num">([^<]*)</td></tr>`).FindStringSubmatch(r.body)
+	if !strings.Contains(r.body, ">Download</th>") || !strings.Contains(r.body, ">Upload</th>") || row == nil || row[1] != "4.0 MB" || row[2] != "3.0 kB" {
+		t.Fatalf("session columns: %q\n%s", row, r.body)
 	}
 }
 

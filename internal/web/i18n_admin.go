@@ -134,8 +134,8 @@ func init() {
 
 		"col.day":      "Day",
 		"col.login":    "Login",
-		"col.in":       "Received",
-		"col.out":      "Sent",
+		"col.down":     "Download",
+		"col.up":       "Upload",
 		"col.nas":      "NAS",
 		"col.started":  "Started",
 		"col.ipv4":     "IPv4",
@@ -303,8 +303,8 @@ func init() {
 
 		"col.day":      "Jour",
 		"col.login":    "Identifiant",
-		"col.in":       "Reçu",
-		"col.out":      "Envoyé",
+		"col.down":     "Descendant",
+		"col.up":       "Montant",
 		"col.nas":      "NAS",
 		"col.started":  "Début",
 		"col.ipv4":     "IPv4",
