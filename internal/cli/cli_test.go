@@ -360,7 +360,7 @@ func TestBadValuesAreOneLineAndSendNothing(t *testing.T) {
 		{[]string{"host", "add", "--monthly-cost", "12.505"}, `--monthly-cost: "12.505" has more than two decimals`},
 		{[]string{"admin", "add", "--role", "admin,boss"}, `--role: "boss" is not one of admin, technical-officer, read-only`},
 		{[]string{"member", "list", "--state", "expired"}, `--state: "expired" is not one of active, suspended, archived`},
-		{[]string{"audit", "--entity", "members"}, `--entity: "members" is not one of member, subscription, prefix, nas, site, host, port, cpe, admin, zone, record, check, component, token, certificate, revoked_key, roster_campaign, roster_request, incident, maintenance, member_prefs, subscriber, journal_entry, agent_token, alert, silence`},
+		{[]string{"audit", "--entity", "members"}, `--entity: "members" is not one of admin, agent_token, alert, allocation, certificate, check, component, cpe, host, incident, journal_entry, login_link, maintenance, member, member_prefs, nas, port, prefix, record, revoked_key, roster_campaign, roster_request, silence, site, subscriber, subscription, token, zone`},
 		{[]string{"audit", "--id", "ada@example.org"}, `--id "ada@example.org": not an id; give --entity to look it up`},
 		{[]string{"admin", "token", "revoke", "abc"}, `token id "abc" is not a number (token create prints it)`},
 	} {
