@@ -64,7 +64,7 @@ func addUIEntity[T, I any](s *Server, res resource[T, I]) {
 	}
 	e.create = func(ctx context.Context, a registry.Actor, in any) (int64, error) {
 		obj, err := res.create(ctx, a, *in.(*I))
-		return res.id(&obj), err
+		return res.id(&obj), explainConflict(err, in)
 	}
 	e.update = func(ctx context.Context, a registry.Actor, id int64, in any) (*editReport, error) {
 		before, err := res.find(ctx, strconv.FormatInt(id, 10))
@@ -73,7 +73,7 @@ func addUIEntity[T, I any](s *Server, res resource[T, I]) {
 		}
 		after, err := res.update(ctx, a, id, *in.(*I))
 		if err != nil || res.updated == nil {
-			return nil, err
+			return nil, explainConflict(err, in)
 		}
 		return res.updated(ctx, &before, &after), nil
 	}
@@ -429,6 +429,14 @@ func fieldIndex(t reflect.Type, key string) []int {
 // formErrors places a registry error: a validation error next to its
 // field, anything else in the summary.
 func formErrors(lang string, fields []formField, err error) []fieldError {
+	var fc *fieldConflict
+	if errors.As(err, &fc) {
+		for _, f := range fields {
+			if f.Name == fc.field {
+				return []fieldError{{Field: f.Name, Label: f.Label, Message: translate(lang, "form.taken", fc.value)}}
+			}
+		}
+	}
 	var ve *registry.ValidationError
 	if errors.As(err, &ve) {
 		for _, f := range fields {

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -182,6 +183,38 @@ func TestFormValidation(t *testing.T) {
 	}
 	if r := b.get(r.location); r.status != 200 || !strings.Contains(r.body, "Ada Lovelace") || !strings.Contains(r.body, "Created.") {
 		t.Fatalf("new member's page: %d\n%s", r.status, r.body)
+	}
+}
+
+// A value already taken is a conflict on a field: the API names the field
+// and the value, the form shows it next to the field.
+func TestConflictNamesTheField(t *testing.T) {
+	e := newUIEnv(t)
+	ada := e.addAdmin("Ada", registry.RoleAdmin)
+	e.isp()
+	token, _, err := e.reg.CreateToken(context.Background(), registry.Actor{Name: "test"}, ada.ID, "test", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/members", strings.NewReader(`{"name": "Grace", "email": "grace@example.org"}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct{ Error, Field string }
+	json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict || body.Field != "email" || !strings.Contains(body.Error, `email "grace@example.org" is already taken`) {
+		t.Fatalf("duplicate email through the API: %d %+v", resp.StatusCode, body)
+	}
+	b := e.browser()
+	b.mustLogin("Ada")
+	b.get("/admin/members/new")
+	r := b.post("/admin/members", url.Values{"name": {"Grace"}, "email": {"grace@example.org"}, "periods": {"2026-01-01:"}})
+	fieldErr := regexp.MustCompile(`(?s)id="f-email"[^>]*aria-invalid="true".*?<p class="field-error" id="e-email"><strong>Error:</strong> &#34;grace@example.org&#34; is already taken.</p>`)
+	if r.status != http.StatusConflict || !fieldErr.MatchString(r.body) {
+		t.Fatalf("duplicate email in the form: %d\n%s", r.status, r.body)
 	}
 }
 

@@ -89,7 +89,7 @@ func register[T, I any](s *Server, res resource[T, I]) {
 		}
 		obj, err := res.create(r.Context(), callerOf(r).actor, in)
 		if err != nil {
-			s.fail(w, r, err)
+			s.fail(w, r, explainConflict(err, in))
 			return
 		}
 		w.Header().Set("Location", base+"/"+strconv.FormatInt(res.id(&obj), 10))
@@ -121,7 +121,7 @@ func register[T, I any](s *Server, res resource[T, I]) {
 		before := obj
 		obj, err = res.update(r.Context(), callerOf(r).actor, res.id(&obj), in)
 		if err != nil {
-			s.fail(w, r, err)
+			s.fail(w, r, explainConflict(err, in))
 			return
 		}
 		if res.updated != nil {
