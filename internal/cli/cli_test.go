@@ -228,6 +228,38 @@ func TestSuspendPrintsTheDisconnects(t *testing.T) {
 	}
 }
 
+// Components, incidents and maintenance name the components, sites, NAS
+// and switches they refer to, rather than printing their ids.
+func TestStatusObjectsAreShownByName(t *testing.T) {
+	fleming := `{"id": 4, "name": "Internet — Fleming", "group": "Internet", "targets": [{"kind": "site", "id": 3}, {"kind": "host", "id": 9}]}`
+	vpn := `{"id": 5, "name": "VPN", "group": "VPN", "targets": [{"kind": "nas", "id": 2}, {"kind": "service", "service": "vpn"}]}`
+	incident := `{"id": 2, "title": "Fleming offline", "impact": "major", "state": "investigating", "started_at": "2026-06-15T10:00:00Z", "components": [4, 5]}`
+	api := newFakeAPI(t, map[string]reply{
+		"GET /api/v1/components":   ok(`{"items": [` + fleming + `, ` + vpn + `]}`),
+		"GET /api/v1/components/4": ok(fleming),
+		"GET /api/v1/sites":        ok(`{"items": [` + site3 + `]}`),
+		"GET /api/v1/hosts":        ok(`{"items": [{"id": 9, "name": "sw-fleming-1"}]}`),
+		"GET /api/v1/nas":          ok(`{"items": [{"id": 2, "name": "demo-openvpn"}]}`),
+		"GET /api/v1/incidents":    ok(`{"items": [` + incident + `]}`),
+		"GET /api/v1/incidents/2":  ok(incident),
+	})
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"component", "list"}, "site:Résidence Nord, host:sw-fleming-1"},
+		{[]string{"component", "list"}, "nas:demo-openvpn, service:vpn"},
+		{[]string{"component", "show", "4"}, "targets:  site:Résidence Nord, host:sw-fleming-1\n"},
+		{[]string{"incident", "list"}, "Internet — Fleming, VPN"},
+		{[]string{"incident", "show", "2"}, "components: Internet — Fleming, VPN\n"},
+	} {
+		r := api.run(c.args...)
+		if r.code != 0 || !strings.Contains(r.stdout, c.want) {
+			t.Errorf("%q: status %d, stdout lacks %q:\n%s%s", c.args, r.code, c.want, r.stdout, r.stderr)
+		}
+	}
+}
+
 func TestSubscriptionAddResolvesTheMemberAndGeneratesAPassword(t *testing.T) {
 	api := newFakeAPI(t, map[string]reply{
 		"GET /api/v1/members/aa:bb:cc:dd:ee:ff": ok(ada),
