@@ -260,6 +260,20 @@ func TestStatusObjectsAreShownByName(t *testing.T) {
 	}
 }
 
+// prefix show prints the reverse DNS template and whether the names get
+// forward records, which prefix add and edit set.
+func TestPrefixShowsItsDNSSettings(t *testing.T) {
+	pool := `{"id": 2, "cidr": "198.51.100.0/25", "purpose": "subscriber", "block_bits": 32,
+		"ptr_template": "{login}.dsl.example.net", "dns_forward": true}`
+	api := newFakeAPI(t, map[string]reply{"GET /api/v1/prefixes/2": ok(pool)})
+	r := api.run("prefix", "show", "2")
+	for _, want := range []string{"ptr template: {login}.dsl.example.net\n", "dns forward:  yes\n"} {
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("status %d, stdout lacks %q:\n%s%s", r.code, want, r.stdout, r.stderr)
+		}
+	}
+}
+
 func TestSubscriptionAddResolvesTheMemberAndGeneratesAPassword(t *testing.T) {
 	api := newFakeAPI(t, map[string]reply{
 		"GET /api/v1/members/aa:bb:cc:dd:ee:ff": ok(ada),

@@ -131,6 +131,7 @@ var entities = []*entity{
 			}
 			return (&props{}).add("id", fmtID(p.ID)).add("cidr", p.CIDR.String()).add("purpose", string(p.Purpose)).
 				add("blocks", prefixBlocks(p)).add("kind", string(p.Kind)).add("site", site).add("used", prefixUsage(p)).
+				add("ptr template", p.PTRTemplate).add("dns forward", prefixForward(p)).
 				add("description", p.Description).add("created", fmtTime(p.CreatedAt)).add("updated", fmtTime(p.UpdatedAt)).write(w)
 		}),
 		examples: []string{
@@ -582,6 +583,15 @@ func (s *session) named(collection string, ref *int64) (string, error) {
 		return fmtID(*ref), nil
 	}
 	return fmtID(*ref) + " (" + strings.Join(parts, " ") + ")", nil
+}
+
+// prefixForward says whether the template names also get A/AAAA records;
+// without a template there is nothing to say.
+func prefixForward(p *registry.Prefix) string {
+	if p.PTRTemplate == "" {
+		return ""
+	}
+	return fmtYesNo(p.DNSForward)
 }
 
 // indent shifts a nested table under its heading.
