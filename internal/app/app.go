@@ -342,12 +342,18 @@ func (a *App) importCSV(ctx context.Context, kind string, actor registry.Actor, 
 	n, err := run(ctx, a.reg, actor, r, progress)
 	var le *csvimport.LineError
 	if errors.As(err, &le) {
-		return n, lineError{le}
+		return n, lineError{err: err, line: le.Line}
 	}
 	return n, err
 }
 
-// lineError tells the web layer which line of the file failed.
-type lineError struct{ *csvimport.LineError }
+// lineError tells the web layer which line of the file failed first,
+// keeping the message of every bad line.
+type lineError struct {
+	err  error
+	line int
+}
 
-func (e lineError) LineNumber() int { return e.Line }
+func (e lineError) Error() string   { return e.err.Error() }
+func (e lineError) Unwrap() error   { return e.err }
+func (e lineError) LineNumber() int { return e.line }
