@@ -218,6 +218,38 @@ func TestConflictNamesTheField(t *testing.T) {
 	}
 }
 
+// An API call without a token is told a token is required, not that the
+// token it never sent is invalid.
+func TestAPIWithoutTokenSaysOneIsRequired(t *testing.T) {
+	e := newUIEnv(t)
+	for _, auth := range []string{"", "Basic Zm9vOmJhcg=="} {
+		req, _ := http.NewRequest("GET", e.srv.URL+"/api/v1/members", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct{ Error string }
+		json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body.Error, "an API token is required") {
+			t.Errorf("Authorization %q: %d %q", auth, resp.StatusCode, body.Error)
+		}
+	}
+	req, _ := http.NewRequest("GET", e.srv.URL+"/api/v1/members", nil)
+	req.Header.Set("Authorization", "Bearer mln_wrong")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("wrong token: %d", resp.StatusCode)
+	}
+}
+
 func countMembers(e *uiEnv) (int64, error) {
 	var n int64
 	err := e.reg.Read(context.Background(), func(r registry.Reader) error {
