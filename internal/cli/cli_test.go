@@ -274,6 +274,33 @@ func TestPrefixShowsItsDNSSettings(t *testing.T) {
 	}
 }
 
+// A record without a TTL of its own shows the TTL it is served with, its
+// zone's, rather than 0.
+func TestRecordShowsTheTTLItIsServedWith(t *testing.T) {
+	rec := `{"id": 7, "zone_id": 1, "name": "shop", "type": "A", "data": "198.51.100.196"}`
+	api := newFakeAPI(t, map[string]reply{
+		"POST /api/v1/records":  {201, rec},
+		"GET /api/v1/zones/1":   ok(`{"id": 1, "origin": "example.net."}`),
+		"GET /api/v1/zones":     ok(`{"items": [{"id": 1, "origin": "example.net."}]}`),
+		"GET /api/v1/dns/zones": ok(`{"items": [{"origin": "example.net.", "serial": 3, "ttl": 300}]}`),
+		"GET /api/v1/records":   ok(`{"items": [` + rec + `]}`),
+	})
+	r := api.run("record", "add", "--zone", "1", "--name", "shop", "--type", "A", "--data", "198.51.100.196")
+	if r.code != 0 || !strings.Contains(r.stdout, "ttl:  default (300)\n") {
+		t.Errorf("record add: status %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := api.run("record", "list"); r.code != 0 || !strings.Contains(r.stdout, "default (300)") {
+		t.Errorf("record list: status %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// Without DNS (no /api/v1/dns/zones), the zone's default, unnamed.
+	api.mu.Lock()
+	delete(api.routes, "GET /api/v1/dns/zones")
+	api.mu.Unlock()
+	if r := api.run("record", "list"); r.code != 0 || !strings.Contains(r.stdout, "default (the zone's)") {
+		t.Errorf("record list without DNS: status %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
 func TestSubscriptionAddResolvesTheMemberAndGeneratesAPassword(t *testing.T) {
 	api := newFakeAPI(t, map[string]reply{
 		"GET /api/v1/members/aa:bb:cc:dd:ee:ff": ok(ada),

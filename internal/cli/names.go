@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"maillon/internal/client"
@@ -81,4 +83,53 @@ func nameOr(names map[int64]string, id int64) string {
 		return n
 	}
 	return fmtID(id)
+}
+
+// zoneTTLs maps zone ids to the TTL their records without one are served
+// with; empty when the daemon serves no DNS.
+func (s *session) zoneTTLs() (map[int64]uint32, error) {
+	c, err := s.Client()
+	if err != nil {
+		return nil, err
+	}
+	var served struct {
+		Items []struct {
+			Origin string `json:"origin"`
+			TTL    uint32 `json:"ttl"`
+		}
+	}
+	if err := c.Do(s.ctx, "GET", "/api/v1/dns/zones", nil, nil, &served); err != nil {
+		var ae *client.APIError
+		if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+			return map[int64]uint32{}, nil // DNS is off
+		}
+		return nil, fmt.Errorf("served zones: %w", err)
+	}
+	zones, err := client.List(s.ctx, c, client.Entity[struct {
+		ID     int64  `json:"id"`
+		Origin string `json:"origin"`
+	}, struct{}]{Path: "zones"}, client.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("zones: %w", err)
+	}
+	out := map[int64]uint32{}
+	for _, z := range zones {
+		for _, sz := range served.Items {
+			if strings.EqualFold(strings.TrimSuffix(sz.Origin, "."), strings.TrimSuffix(z.Origin, ".")) {
+				out[z.ID] = sz.TTL
+			}
+		}
+	}
+	return out, nil
+}
+
+// recordTTL is a record's TTL as served: its own, else its zone's.
+func recordTTL(r *registry.Record, zoneTTLs map[int64]uint32) string {
+	if r.TTL != 0 {
+		return fmtID(int64(r.TTL))
+	}
+	if ttl, ok := zoneTTLs[r.ZoneID]; ok {
+		return fmt.Sprintf("default (%d)", ttl)
+	}
+	return "default (the zone's)"
 }
