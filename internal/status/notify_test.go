@@ -231,6 +231,14 @@ func TestSubscribeDoubleOptIn(t *testing.T) {
 	}
 	// A second request within minutes sends nothing more.
 	postForm(t, srv.URL+"/status/subscribe?lang=en", url.Values{"email": {"reader@example.net"}, "component": {id(n.vpn.ID)}})
+	// An unknown component is a bad request, for a new address as for one
+	// that just asked.
+	for _, email := range []string{"reader@example.net", "other@example.net"} {
+		if code, page := postForm(t, srv.URL+"/status/subscribe?lang=en", url.Values{"email": {email}, "component": {"99999"}}); code != http.StatusBadRequest ||
+			!strings.Contains(page, "no component has id 99999") {
+			t.Fatalf("unknown component for %s: %d %s", email, code, page)
+		}
+	}
 	conf := smtp.Wait(t, 1)
 	if len(conf) != 1 || conf[0].Subject != "[Aurore] Confirm your subscription" {
 		t.Fatalf("confirmation mails: %v", subjects(conf))
