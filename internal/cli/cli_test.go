@@ -480,7 +480,7 @@ func TestAPIErrorsAreOneLine(t *testing.T) {
 	api.run("subscription", "add", "--member", "nobody").failsWith(t, 1, "--member: member nobody: not found")
 	api.run("prefix", "list").failsWith(t, 1, "500 Internal Server Error: internal error")
 	api.runWith(runOpt{env: map[string]string{"MAILLON_URL": api.srv.URL}}, "member", "show", "1").failsWith(t, 1,
-		"invalid or expired token (no token given: use --token or MAILLON_TOKEN)")
+		"an API token is required: use --token or MAILLON_TOKEN")
 
 	sock := filepath.Join(t.TempDir(), "maillon.sock")
 	runCLI(runOpt{}, map[string]string{"MAILLON_SOCKET": sock}, "member", "list").failsWith(t, 1,
