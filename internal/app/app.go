@@ -136,6 +136,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, with ...Opti
 	opts.Mailer = memberMailerOf(a.notify)
 	opts.MemberNotices = a.memberNotices
 	opts.Status = statusAdmin{a.reg}
+	opts.Disconnect = a.disconnectLine
 	opts.Mount = mount(opts.Mount, a.status.Mounts())
 	if a.mon != nil {
 		opts.Monitor = monitorService{Service: a.reg, mon: a.mon, publicURL: cfg.Monitor.PublicURL}
@@ -201,6 +202,16 @@ func (a *App) HTTPAddr() string {
 	return a.httpLn.Addr().String()
 }
 
+// disconnectLine ends the open sessions of a line an admin took out of
+// service (web.Options.Disconnect); the RADIUS service is made after the
+// web server, hence the indirection.
+func (a *App) disconnectLine(ctx context.Context, sub registry.Subscription) ([]registry.Disconnect, error) {
+	if a.radius == nil {
+		return nil, errors.New("RADIUS is off on this instance: no Disconnect-Request was sent")
+	}
+	return a.radius.DisconnectLine(ctx, sub)
+}
+
 // RADIUSAuthAddr is the bound RADIUS authentication address, if any.
 func (a *App) RADIUSAuthAddr() string {
 	if a.radius == nil || a.radius.auth == nil {
@@ -251,7 +262,6 @@ func (a *App) Run(ctx context.Context) error {
 	})
 	if a.radius != nil {
 		g.Go(func() error { return a.radius.run(ctx) })
-		g.Go(func() error { return a.radius.disconnectSuspended(ctx) })
 		a.log.Info("RADIUS listening", "auth", a.RADIUSAuthAddr(), "acct", a.RADIUSAcctAddr())
 	}
 	if a.dns != nil {
@@ -330,12 +340,18 @@ func (a *App) importCSV(ctx context.Context, kind string, actor registry.Actor, 
 	n, err := run(ctx, a.reg, actor, r, progress)
 	var le *csvimport.LineError
 	if errors.As(err, &le) {
-		return n, lineError{le}
+		return n, lineError{err: err, line: le.Line}
 	}
 	return n, err
 }
 
-// lineError tells the web layer which line of the file failed.
-type lineError struct{ *csvimport.LineError }
+// lineError tells the web layer which line of the file failed first,
+// keeping the message of every bad line.
+type lineError struct {
+	err  error
+	line int
+}
 
-func (e lineError) LineNumber() int { return e.Line }
+func (e lineError) Error() string   { return e.err.Error() }
+func (e lineError) Unwrap() error   { return e.err }
+func (e lineError) LineNumber() int { return e.line }

@@ -329,7 +329,8 @@ func (ds *dnsService) Zones() []web.ServedZone {
 	snap := ds.srv.Snapshot()
 	var out []web.ServedZone
 	for _, o := range snap.Origins() {
-		out = append(out, web.ServedZone{Origin: o, Serial: snap.Zone(o).Serial()})
+		z := snap.Zone(o)
+		out = append(out, web.ServedZone{Origin: o, Serial: z.Serial(), TTL: z.TTL()})
 	}
 	return out
 }

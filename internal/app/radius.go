@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"maillon/internal/accounting"
@@ -483,48 +484,39 @@ func (rs *radiusService) run(ctx context.Context) error {
 	}
 }
 
-// disconnectSuspended sends a Disconnect-Request for every open session of
-// a line that was just suspended or closed, so the suspension takes effect
-// now rather than at the next reconnection, and records the NAS's answer.
-func (rs *radiusService) disconnectSuspended(ctx context.Context) error {
-	events, stop := rs.reg.Events().Subscribe()
-	defer stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case e, ok := <-events:
-			if !ok {
-				return nil
-			}
-			if e.Entity != "subscription" || e.Action != "update" {
-				continue
-			}
-			sub, err := rs.reg.FindSubscription(ctx, strconv.FormatInt(e.ID, 10))
-			if err != nil || sub.State == registry.SubActive {
-				continue
-			}
-			sessions, err := rs.store.ListSessions(ctx, accounting.SessionFilter{SubscriptionID: sub.ID, OpenOnly: true})
-			if err != nil {
-				rs.log.Warn("disconnect: list sessions", "login", sub.Login, "err", err)
-				continue
-			}
-			for _, se := range sessions {
-				go rs.disconnect(ctx, sub, se)
-			}
-		}
+// DisconnectLine sends a Disconnect-Request for every open session of a
+// line that was just suspended or closed, so the suspension takes effect
+// now rather than at the next reconnection. It waits for the NASes'
+// answers (a few seconds at most: SendChange retries then gives up),
+// records each in the audit log and returns them, so that the admin who
+// suspended the line learns whether the sessions really ended. It is
+// called by the request that made the change, not on the change event:
+// every instance hears the event, and only one should disconnect.
+func (rs *radiusService) DisconnectLine(ctx context.Context, sub registry.Subscription) ([]registry.Disconnect, error) {
+	// The answers are recorded even if the admin's request goes away.
+	ctx = context.WithoutCancel(ctx)
+	sessions, err := rs.store.ListSessions(ctx, accounting.SessionFilter{SubscriptionID: sub.ID, OpenOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("disconnect %s: list open sessions: %w", sub.Login, err)
 	}
+	out := make([]registry.Disconnect, len(sessions))
+	var wg sync.WaitGroup
+	for i, se := range sessions {
+		wg.Go(func() { out[i] = rs.disconnect(ctx, sub, se) })
+	}
+	wg.Wait()
+	return out, nil
 }
 
-func (rs *radiusService) disconnect(ctx context.Context, sub registry.Subscription, se accounting.Session) {
+func (rs *radiusService) disconnect(ctx context.Context, sub registry.Subscription, se accounting.Session) registry.Disconnect {
 	res, err := rs.srv.SendChange(ctx, radius.ChangeRequest{NAS: se.NAS, UserName: se.Login, SessionID: se.SessionID, FramedIP: se.IPv4})
-	outcome := res.String()
+	d := registry.Disconnect{NAS: se.NAS, SessionID: se.SessionID, Login: se.Login, Result: res.String()}
 	if err != nil {
-		outcome = "error: " + err.Error()
+		d.Result = "error: " + err.Error()
 	}
-	rs.log.Info("disconnect sent", "login", sub.Login, "nas", se.NAS, "session", se.SessionID, "result", outcome)
-	details := map[string]string{"nas": se.NAS, "session_id": se.SessionID, "login": se.Login, "result": outcome}
-	if err := rs.reg.RecordAction(ctx, registry.System, "disconnect", "subscription", sub.ID, details); err != nil {
+	rs.log.Info("disconnect sent", "login", sub.Login, "nas", se.NAS, "session", se.SessionID, "result", d.Result)
+	if err := rs.reg.RecordAction(ctx, registry.System, "disconnect", "subscription", sub.ID, d); err != nil {
 		rs.log.Warn("disconnect: audit", "err", err)
 	}
+	return d
 }

@@ -76,15 +76,8 @@ func tokenCmd(s *session) *cobra.Command {
 }
 
 func auditCmd(s *session) *cobra.Command {
-	var entityNames []string
-	for _, e := range entities {
-		entityNames = append(entityNames, e.name)
-	}
-	entityNames = append(entityNames, "token", "certificate", "revoked_key")
-	entityNames = append(entityNames, "roster_campaign", "roster_request")
-	entityNames = append(entityNames, "incident", "maintenance", "member_prefs", "subscriber")
-	entityNames = append(entityNames, "journal_entry", "agent_token")
-	entityNames = append(entityNames, "alert", "silence")
+	// The registry's own list: every name it records entries under.
+	entityNames := registry.AuditEntities()
 	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "Show who changed what, newest first",

@@ -198,6 +198,109 @@ func TestEditSendsOnlyTheFlagsGiven(t *testing.T) {
 		"nothing to change: give the fields to set as flags (see maillon member edit --help)")
 }
 
+// Suspending a line prints what each open session's NAS answered to its
+// Disconnect-Request, so that a timeout does not pass for a success.
+func TestSuspendPrintsTheDisconnects(t *testing.T) {
+	suspended := strings.Replace(adaLine, `"state": "active"`, `"state": "suspended"`, 1)
+	api := newFakeAPI(t, map[string]reply{
+		"PATCH /api/v1/subscriptions/ada@NEUTRINET": ok(strings.TrimSuffix(suspended, "}") + `, "disconnects": [
+			{"nas": "bras1", "session_id": "s1", "login": "ada@NEUTRINET", "result": "ack"},
+			{"nas": "bras2", "session_id": "s2", "login": "ada@NEUTRINET", "result": "timeout"}]}`),
+		"GET /api/v1/members/5": ok(ada),
+	})
+	r := api.run("subscription", "edit", "ada@NEUTRINET", "--state", "suspended")
+	if r.code != 0 {
+		t.Fatalf("status %d: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		"disconnect: session s1 on bras1: ack (ended)\n",
+		"disconnect: session s2 on bras2: timeout (no answer from the NAS: the session may still be open)\n",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	api.mu.Lock()
+	api.routes["PATCH /api/v1/subscriptions/ada@NEUTRINET"] = ok(strings.TrimSuffix(suspended, "}") + `, "disconnects": []}`)
+	api.mu.Unlock()
+	if r := api.run("subscription", "edit", "ada@NEUTRINET", "--state", "suspended"); !strings.Contains(r.stdout, "disconnect: no open session\n") {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
+}
+
+// Components, incidents and maintenance name the components, sites, NAS
+// and switches they refer to, rather than printing their ids.
+func TestStatusObjectsAreShownByName(t *testing.T) {
+	fleming := `{"id": 4, "name": "Internet — Fleming", "group": "Internet", "targets": [{"kind": "site", "id": 3}, {"kind": "host", "id": 9}]}`
+	vpn := `{"id": 5, "name": "VPN", "group": "VPN", "targets": [{"kind": "nas", "id": 2}, {"kind": "service", "service": "vpn"}]}`
+	incident := `{"id": 2, "title": "Fleming offline", "impact": "major", "state": "investigating", "started_at": "2026-06-15T10:00:00Z", "components": [4, 5]}`
+	api := newFakeAPI(t, map[string]reply{
+		"GET /api/v1/components":   ok(`{"items": [` + fleming + `, ` + vpn + `]}`),
+		"GET /api/v1/components/4": ok(fleming),
+		"GET /api/v1/sites":        ok(`{"items": [` + site3 + `]}`),
+		"GET /api/v1/hosts":        ok(`{"items": [{"id": 9, "name": "sw-fleming-1"}]}`),
+		"GET /api/v1/nas":          ok(`{"items": [{"id": 2, "name": "demo-openvpn"}]}`),
+		"GET /api/v1/incidents":    ok(`{"items": [` + incident + `]}`),
+		"GET /api/v1/incidents/2":  ok(incident),
+	})
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"component", "list"}, "site:Résidence Nord, host:sw-fleming-1"},
+		{[]string{"component", "list"}, "nas:demo-openvpn, service:vpn"},
+		{[]string{"component", "show", "4"}, "targets:  site:Résidence Nord, host:sw-fleming-1\n"},
+		{[]string{"incident", "list"}, "Internet — Fleming, VPN"},
+		{[]string{"incident", "show", "2"}, "components: Internet — Fleming, VPN\n"},
+	} {
+		r := api.run(c.args...)
+		if r.code != 0 || !strings.Contains(r.stdout, c.want) {
+			t.Errorf("%q: status %d, stdout lacks %q:\n%s%s", c.args, r.code, c.want, r.stdout, r.stderr)
+		}
+	}
+}
+
+// prefix show prints the reverse DNS template and whether the names get
+// forward records, which prefix add and edit set.
+func TestPrefixShowsItsDNSSettings(t *testing.T) {
+	pool := `{"id": 2, "cidr": "198.51.100.0/25", "purpose": "subscriber", "block_bits": 32,
+		"ptr_template": "{login}.dsl.example.net", "dns_forward": true}`
+	api := newFakeAPI(t, map[string]reply{"GET /api/v1/prefixes/2": ok(pool)})
+	r := api.run("prefix", "show", "2")
+	for _, want := range []string{"ptr template: {login}.dsl.example.net\n", "dns forward:  yes\n"} {
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("status %d, stdout lacks %q:\n%s%s", r.code, want, r.stdout, r.stderr)
+		}
+	}
+}
+
+// A record without a TTL of its own shows the TTL it is served with, its
+// zone's, rather than 0.
+func TestRecordShowsTheTTLItIsServedWith(t *testing.T) {
+	rec := `{"id": 7, "zone_id": 1, "name": "shop", "type": "A", "data": "198.51.100.196"}`
+	api := newFakeAPI(t, map[string]reply{
+		"POST /api/v1/records":  {201, rec},
+		"GET /api/v1/zones/1":   ok(`{"id": 1, "origin": "example.net."}`),
+		"GET /api/v1/zones":     ok(`{"items": [{"id": 1, "origin": "example.net."}]}`),
+		"GET /api/v1/dns/zones": ok(`{"items": [{"origin": "example.net.", "serial": 3, "ttl": 300}]}`),
+		"GET /api/v1/records":   ok(`{"items": [` + rec + `]}`),
+	})
+	r := api.run("record", "add", "--zone", "1", "--name", "shop", "--type", "A", "--data", "198.51.100.196")
+	if r.code != 0 || !strings.Contains(r.stdout, "ttl:  default (300)\n") {
+		t.Errorf("record add: status %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := api.run("record", "list"); r.code != 0 || !strings.Contains(r.stdout, "default (300)") {
+		t.Errorf("record list: status %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// Without DNS (no /api/v1/dns/zones), the zone's default, unnamed.
+	api.mu.Lock()
+	delete(api.routes, "GET /api/v1/dns/zones")
+	api.mu.Unlock()
+	if r := api.run("record", "list"); r.code != 0 || !strings.Contains(r.stdout, "default (the zone's)") {
+		t.Errorf("record list without DNS: status %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
 func TestSubscriptionAddResolvesTheMemberAndGeneratesAPassword(t *testing.T) {
 	api := newFakeAPI(t, map[string]reply{
 		"GET /api/v1/members/aa:bb:cc:dd:ee:ff": ok(ada),
@@ -330,7 +433,7 @@ func TestBadValuesAreOneLineAndSendNothing(t *testing.T) {
 		{[]string{"host", "add", "--monthly-cost", "12.505"}, `--monthly-cost: "12.505" has more than two decimals`},
 		{[]string{"admin", "add", "--role", "admin,boss"}, `--role: "boss" is not one of admin, technical-officer, read-only`},
 		{[]string{"member", "list", "--state", "expired"}, `--state: "expired" is not one of active, suspended, archived`},
-		{[]string{"audit", "--entity", "members"}, `--entity: "members" is not one of member, subscription, prefix, nas, site, host, port, cpe, admin, zone, record, check, component, token, certificate, revoked_key, roster_campaign, roster_request, incident, maintenance, member_prefs, subscriber, journal_entry, agent_token, alert, silence`},
+		{[]string{"audit", "--entity", "members"}, `--entity: "members" is not one of admin, agent_token, alert, allocation, certificate, check, component, cpe, host, incident, journal_entry, login_link, maintenance, member, member_prefs, nas, port, prefix, record, revoked_key, roster_campaign, roster_request, silence, site, subscriber, subscription, token, zone`},
 		{[]string{"audit", "--id", "ada@example.org"}, `--id "ada@example.org": not an id; give --entity to look it up`},
 		{[]string{"admin", "token", "revoke", "abc"}, `token id "abc" is not a number (token create prints it)`},
 	} {
@@ -377,7 +480,7 @@ func TestAPIErrorsAreOneLine(t *testing.T) {
 	api.run("subscription", "add", "--member", "nobody").failsWith(t, 1, "--member: member nobody: not found")
 	api.run("prefix", "list").failsWith(t, 1, "500 Internal Server Error: internal error")
 	api.runWith(runOpt{env: map[string]string{"MAILLON_URL": api.srv.URL}}, "member", "show", "1").failsWith(t, 1,
-		"invalid or expired token (no token given: use --token or MAILLON_TOKEN)")
+		"an API token is required: use --token or MAILLON_TOKEN")
 
 	sock := filepath.Join(t.TempDir(), "maillon.sock")
 	runCLI(runOpt{}, map[string]string{"MAILLON_SOCKET": sock}, "member", "list").failsWith(t, 1,

@@ -90,10 +90,19 @@ a NAS), prints what to try, and deletes the database when stopped.`,
 		if err := printDemo(ctx, cmd.OutOrStdout(), a, cfg, token, *keep); err != nil {
 			return err
 		}
-		printDemoMonitor(cmd.OutOrStdout(), a, push)
+		printDemoMonitor(cmd.OutOrStdout(), a, cfg, push)
 		return a.Run(ctx)
 	}
 	return cmd
+}
+
+// demoSocketFlag is the --socket flag the banner's commands need to find
+// the demo, empty for the default socket.
+func demoSocketFlag(cfg *config.Config) string {
+	if cfg.Listen.Socket == client.DefaultSocket() {
+		return ""
+	}
+	return " --socket " + cfg.Listen.Socket
 }
 
 // demoPortHint names the flag that moves a listener another program holds.
@@ -184,10 +193,7 @@ func printDemo(ctx context.Context, w io.Writer, a *app.App, cfg *config.Config,
 		fmt.Fprintf(w, "            transfer key %s:%s:%s\n", demoTSIG.Algorithm, strings.TrimSuffix(demoTSIG.Name, "."), demoTSIG.Secret)
 	}
 	fmt.Fprintln(w)
-	sock := ""
-	if cfg.Listen.Socket != client.DefaultSocket() {
-		sock = " --socket " + cfg.Listen.Socket
-	}
+	sock := demoSocketFlag(cfg)
 	fmt.Fprintf(w, "Try, in another terminal:\n")
 	for _, c := range []string{
 		"maillon%s member list",

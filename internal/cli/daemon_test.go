@@ -202,3 +202,23 @@ func TestDemoNamesTheFlagOfABusyPort(t *testing.T) {
 		t.Fatalf("demo on a busy DNS port: %d %s", r.code, r.stderr)
 	}
 }
+
+// The demo's monitoring banner counts the alerts a power cut raises (the
+// uplink's and the Fleming switch's), and its commands carry --socket
+// like the banner's other commands, so they reach the demo when pasted.
+func TestDemoMonitorBanner(t *testing.T) {
+	got := demoMonitorBanner(4242, " --socket /tmp/d.sock", "http://127.0.0.1:8080", "TOKEN")
+	for _, want := range []string{
+		"kill -USR1 4242 ", "two alerts",
+		"maillon --socket /tmp/d.sock check list; maillon --socket /tmp/d.sock check graph\n",
+		"maillon --socket /tmp/d.sock alert list; maillon --socket /tmp/d.sock alert ack 1\n",
+		"curl http://127.0.0.1:8080/push/TOKEN ",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("banner lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "one alert") {
+		t.Errorf("banner promises one alert:\n%s", got)
+	}
+}

@@ -82,11 +82,20 @@ func acceptAndClose(ln net.Listener) {
 	}
 }
 
-func printDemoMonitor(w io.Writer, a *app.App, push registry.Check) {
-	fmt.Fprintf(w, "Monitoring (checks every 10 s):\n")
-	fmt.Fprintf(w, "  maillon check list; maillon check graph\n")
-	fmt.Fprintf(w, "  kill -USR1 %d   # power cut at the residences: the Les Rives uplink is down, its switches unreachable, one alert (again: power back)\n", os.Getpid())
-	fmt.Fprintf(w, "  maillon alert list; maillon alert ack 1\n")
-	base := "http://" + a.HTTPAddr()
-	fmt.Fprintf(w, "  curl %s/push/%s   # the backups' heartbeat\n\n", base, push.PushToken)
+func printDemoMonitor(w io.Writer, a *app.App, cfg *config.Config, push registry.Check) {
+	fmt.Fprint(w, demoMonitorBanner(os.Getpid(), demoSocketFlag(cfg), "http://"+a.HTTPAddr(), push.PushToken))
+}
+
+// demoMonitorBanner is what the demo prints about its monitoring; sock is
+// the --socket flag the other commands of the banner carry, if any.
+func demoMonitorBanner(pid int, sock, base, pushToken string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Monitoring (checks every 10 s):\n")
+	fmt.Fprintf(&b, "  maillon%s check list; maillon%s check graph\n", sock, sock)
+	// Both the uplink (critical) and the Fleming switch (warning) are down:
+	// two alerts; the Les Rives switches behind the uplink raise none.
+	fmt.Fprintf(&b, "  kill -USR1 %d   # power cut: uplink-rives and sw-fleming-1 down, sw-rives-a/b unreachable, two alerts (again: power back)\n", pid)
+	fmt.Fprintf(&b, "  maillon%s alert list; maillon%s alert ack 1\n", sock, sock)
+	fmt.Fprintf(&b, "  curl %s/push/%s   # the backups' heartbeat\n\n", base, pushToken)
+	return b.String()
 }

@@ -109,7 +109,7 @@ func TestCLIAgainstTheDaemon(t *testing.T) {
 		t.Errorf("list over HTTP: %d %s%s", r.code, r.stdout, r.stderr)
 	}
 	runCLI(runOpt{}, map[string]string{"MAILLON_URL": httpURL}, "member", "list").failsWith(t, 1,
-		"invalid or expired token (no token given: use --token or MAILLON_TOKEN)")
+		"an API token is required: use --token or MAILLON_TOKEN")
 
 	// Import: all or nothing, and the bad line named.
 	dir := t.TempDir()

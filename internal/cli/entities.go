@@ -131,6 +131,7 @@ var entities = []*entity{
 			}
 			return (&props{}).add("id", fmtID(p.ID)).add("cidr", p.CIDR.String()).add("purpose", string(p.Purpose)).
 				add("blocks", prefixBlocks(p)).add("kind", string(p.Kind)).add("site", site).add("used", prefixUsage(p)).
+				add("ptr template", p.PTRTemplate).add("dns forward", prefixForward(p)).
 				add("description", p.Description).add("created", fmtTime(p.CreatedAt)).add("updated", fmtTime(p.UpdatedAt)).write(w)
 		}),
 		examples: []string{
@@ -392,17 +393,32 @@ var entities = []*entity{
 			txt("data", "data", `record data in zone-file syntax, e.g. "10 mail.example.org." for MX`),
 		},
 		newInput: func() any { return &registry.RecordInput{} },
-		list: table(
-			col("ID", func(r *registry.Record) string { return fmtID(r.ID) }),
-			col("ZONE", func(r *registry.Record) string { return fmtID(r.ZoneID) }),
-			col("NAME", func(r *registry.Record) string { return r.Name }),
-			col("TYPE", func(r *registry.Record) string { return r.Type }),
-			col("TTL", func(r *registry.Record) string { return fmtID(int64(r.TTL)) }),
-			col("DATA", func(r *registry.Record) string { return r.Data }),
-		),
-		show: detail(func(_ *session, w io.Writer, r *registry.Record) error {
+		// TTL 0 means the zone's: say what is served instead.
+		list: func(s *session, w io.Writer, items []json.RawMessage) error {
+			recs, err := decodeAll[registry.Record](items)
+			if err != nil {
+				return err
+			}
+			ttls, err := s.zoneTTLs()
+			if err != nil {
+				return err
+			}
+			return writeTable(w, s.now(), recs, []column[registry.Record]{
+				col("ID", func(r *registry.Record) string { return fmtID(r.ID) }),
+				col("ZONE", func(r *registry.Record) string { return fmtID(r.ZoneID) }),
+				col("NAME", func(r *registry.Record) string { return r.Name }),
+				col("TYPE", func(r *registry.Record) string { return r.Type }),
+				col("TTL", func(r *registry.Record) string { return recordTTL(r, ttls) }),
+				col("DATA", func(r *registry.Record) string { return r.Data }),
+			})
+		},
+		show: detail(func(s *session, w io.Writer, r *registry.Record) error {
+			ttls, err := s.zoneTTLs()
+			if err != nil {
+				return err
+			}
 			return (&props{}).add("id", fmtID(r.ID)).add("zone", fmtID(r.ZoneID)).add("name", r.Name).add("type", r.Type).
-				add("ttl", fmtID(int64(r.TTL))).add("data", r.Data).add("created", fmtTime(r.CreatedAt)).write(w)
+				add("ttl", recordTTL(r, ttls)).add("data", r.Data).add("created", fmtTime(r.CreatedAt)).write(w)
 		}),
 		examples: []string{
 			`maillon record add --zone example.org --name www --type A --data 198.51.100.80`,
@@ -582,6 +598,15 @@ func (s *session) named(collection string, ref *int64) (string, error) {
 		return fmtID(*ref), nil
 	}
 	return fmtID(*ref) + " (" + strings.Join(parts, " ") + ")", nil
+}
+
+// prefixForward says whether the template names also get A/AAAA records;
+// without a template there is nothing to say.
+func prefixForward(p *registry.Prefix) string {
+	if p.PTRTemplate == "" {
+		return ""
+	}
+	return fmtYesNo(p.DNSForward)
 }
 
 // indent shifts a nested table under its heading.

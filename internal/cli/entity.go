@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"maillon/internal/client"
+	"maillon/internal/registry"
 )
 
 // entity describes one registry collection for the command line; its
@@ -141,7 +142,43 @@ func (e *entity) print(s *session, obj json.RawMessage, generated map[string]str
 	for _, name := range slices.Sorted(maps.Keys(generated)) {
 		fmt.Fprintf(w, "generated %s (shown this once): %s\n", name, generated[name])
 	}
+	if !s.json {
+		printDisconnects(w, obj)
+	}
 	return nil
+}
+
+// printDisconnects tells what became of the open sessions of a line an
+// edit took out of service: the suspension is only effective once each
+// NAS acknowledged.
+func printDisconnects(w io.Writer, obj json.RawMessage) {
+	var rep struct {
+		Disconnects     *[]registry.Disconnect `json:"disconnects"`
+		DisconnectError string                 `json:"disconnect_error"`
+	}
+	if json.Unmarshal(obj, &rep) != nil || rep.Disconnects == nil {
+		return
+	}
+	switch {
+	case rep.DisconnectError != "":
+		fmt.Fprintf(w, "disconnect: not sent: %s; open sessions may stay open\n", rep.DisconnectError)
+	case len(*rep.Disconnects) == 0:
+		fmt.Fprintln(w, "disconnect: no open session")
+	}
+	for _, d := range *rep.Disconnects {
+		note := ""
+		switch d.Outcome() {
+		case "ack":
+			note = " (ended)"
+		case "nak":
+			note = " (refused by the NAS: the session may still be open)"
+		case "timeout":
+			note = " (no answer from the NAS: the session may still be open)"
+		default:
+			note = " (the session may still be open)"
+		}
+		fmt.Fprintf(w, "disconnect: session %s on %s: %s%s\n", d.SessionID, d.NAS, d.Result, note)
+	}
 }
 
 func (e *entity) listCmd(s *session) *cobra.Command {

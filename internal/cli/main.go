@@ -48,6 +48,8 @@ type session struct {
 	conn   client.Options // from the global flags
 	json   bool
 	client *client.Client
+	// names caches nameMap's listings for the command's run.
+	names map[string]map[int64]string
 }
 
 // Client connects to the daemon named by the flags or the environment.

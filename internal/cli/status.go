@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
@@ -29,15 +30,31 @@ func init() {
 				"service:vpn|ppp|room-port|vm|all or service:NAME (repeatable; replaces all); this is who an incident emails"},
 		},
 		newInput: func() any { return &registry.ComponentInput{} },
-		list: table(
-			col("ID", func(c *registry.Component) string { return fmtID(c.ID) }),
-			col("GROUP", func(c *registry.Component) string { return c.Group }),
-			col("NAME", func(c *registry.Component) string { return c.Name }),
-			col("TARGETS", func(c *registry.Component) string { return targets(c.Targets) }),
-		),
-		show: detail(func(_ *session, w io.Writer, c *registry.Component) error {
+		list: func(s *session, w io.Writer, items []json.RawMessage) error {
+			comps, err := decodeAll[registry.Component](items)
+			if err != nil {
+				return err
+			}
+			targets := make(map[int64]string, len(comps))
+			for _, c := range comps {
+				if targets[c.ID], err = s.targetNames(c.Targets); err != nil {
+					return err
+				}
+			}
+			return writeTable(w, s.now(), comps, []column[registry.Component]{
+				col("ID", func(c *registry.Component) string { return fmtID(c.ID) }),
+				col("GROUP", func(c *registry.Component) string { return c.Group }),
+				col("NAME", func(c *registry.Component) string { return c.Name }),
+				col("TARGETS", func(c *registry.Component) string { return targets[c.ID] }),
+			})
+		},
+		show: detail(func(s *session, w io.Writer, c *registry.Component) error {
+			targets, err := s.targetNames(c.Targets)
+			if err != nil {
+				return err
+			}
 			return (&props{}).add("id", fmtID(c.ID)).add("name", c.Name).add("group", c.Group).add("description", c.Description).
-				add("position", strconv.Itoa(c.Position)).add("targets", targets(c.Targets)).add("created", fmtTime(c.CreatedAt)).
+				add("position", strconv.Itoa(c.Position)).add("targets", targets).add("created", fmtTime(c.CreatedAt)).
 				add("updated", fmtTime(c.UpdatedAt)).write(w)
 		}),
 		examples: []string{
@@ -48,14 +65,6 @@ func init() {
 			`maillon component remove VPN`,
 		},
 	})
-}
-
-func targets(ts []registry.Target) string {
-	var out []string
-	for _, t := range ts {
-		out = append(out, t.String())
-	}
-	return strings.Join(out, " ")
 }
 
 // componentIDs resolves component names or ids.
@@ -96,21 +105,17 @@ func (s *session) printIncident(inc registry.Incident) error {
 	if inc.ResolvedAt != nil {
 		p.add("resolved", fmtTime(*inc.ResolvedAt))
 	}
-	if err := p.add("components", joinIDs(inc.Components)).write(s.stdout); err != nil {
+	comps, err := s.componentNames(inc.Components)
+	if err != nil {
+		return err
+	}
+	if err := p.add("components", comps).write(s.stdout); err != nil {
 		return err
 	}
 	for _, u := range inc.Updates {
 		fmt.Fprintf(s.stdout, "\n%s  %s (%s)\n  %s\n", fmtTime(u.At), u.State, u.Author, strings.ReplaceAll(u.Message, "\n", "\n  "))
 	}
 	return nil
-}
-
-func joinIDs(ids []int64) string {
-	var out []string
-	for _, id := range ids {
-		out = append(out, fmtID(id))
-	}
-	return strings.Join(out, ",")
 }
 
 func incidentOpenCmd(s *session) *cobra.Command {
@@ -202,6 +207,15 @@ func incidentUpdateCmd(s *session, verb string) *cobra.Command {
 
 func ptrTo[T any](v T) *T { return &v }
 
+// joinIDs writes ids for a query parameter.
+func joinIDs(ids []int64) string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = fmtID(id)
+	}
+	return strings.Join(out, ",")
+}
+
 func incidentListCmd(s *session) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "list",
@@ -216,13 +230,20 @@ func incidentListCmd(s *session) *cobra.Command {
 		if *state != "" {
 			q.Set("state", *state)
 		}
+		var names map[int64]string // --json prints ids, as the API does
+		if !s.json {
+			var err error
+			if names, err = s.nameMap("components"); err != nil {
+				return err
+			}
+		}
 		return listTable(s, "/api/v1/incidents", q, []column[registry.Incident]{
 			col("ID", func(i *registry.Incident) string { return fmtID(i.ID) }),
 			col("STARTED", func(i *registry.Incident) string { return fmtTime(i.StartedAt) }),
 			col("STATE", func(i *registry.Incident) string { return string(i.State) }),
 			col("IMPACT", func(i *registry.Incident) string { return string(i.Impact) }),
 			col("TITLE", func(i *registry.Incident) string { return i.Title }),
-			col("COMPONENTS", func(i *registry.Incident) string { return joinIDs(i.Components) }),
+			col("COMPONENTS", func(i *registry.Incident) string { return joinNames(names, i.Components) }),
 		})
 	}
 	return cmd
@@ -294,8 +315,12 @@ func (s *session) printMaintenance(m registry.Maintenance) error {
 	if s.json {
 		return printJSON(s.stdout, m)
 	}
+	comps, err := s.componentNames(m.Components)
+	if err != nil {
+		return err
+	}
 	p := (&props{}).add("id", fmtID(m.ID)).add("title", m.Title).add("state", m.Phase(s.now())).add("starts", fmtTime(m.StartsAt)).
-		add("ends", fmtTime(m.EndsAt)).add("components", joinIDs(m.Components)).add("description", m.Description).add("planned by", m.CreatedBy)
+		add("ends", fmtTime(m.EndsAt)).add("components", comps).add("description", m.Description).add("planned by", m.CreatedBy)
 	if m.CancelledAt != nil {
 		p.add("cancelled", fmtTime(*m.CancelledAt))
 	}
@@ -354,13 +379,20 @@ func maintenanceListCmd(s *session) *cobra.Command {
 		if *all {
 			q.Set("all", "1")
 		}
+		var names map[int64]string // --json prints ids, as the API does
+		if !s.json {
+			var err error
+			if names, err = s.nameMap("components"); err != nil {
+				return err
+			}
+		}
 		return listTable(s, "/api/v1/maintenance", q, []column[registry.Maintenance]{
 			col("ID", func(m *registry.Maintenance) string { return fmtID(m.ID) }),
 			col("STARTS", func(m *registry.Maintenance) string { return fmtTime(m.StartsAt) }),
 			col("ENDS", func(m *registry.Maintenance) string { return fmtTime(m.EndsAt) }),
 			colAt("STATE", func(now time.Time, m *registry.Maintenance) string { return m.Phase(now) }),
 			col("TITLE", func(m *registry.Maintenance) string { return m.Title }),
-			col("COMPONENTS", func(m *registry.Maintenance) string { return joinIDs(m.Components) }),
+			col("COMPONENTS", func(m *registry.Maintenance) string { return joinNames(names, m.Components) }),
 		})
 	}
 	return cmd

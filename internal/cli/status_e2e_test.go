@@ -76,7 +76,7 @@ func TestStatusPageEndToEnd(t *testing.T) {
 	if len(mails) != 2 || len(smtp.To(t, "eve@example.org")) != 0 {
 		t.Fatalf("announcements: %+v", mails)
 	}
-	if bob := smtp.To(t, "bob@example.org"); len(bob) != 1 || bob[0].Subject != "[Aurore] Planned maintenance : Switch firmware (22 Nov 2026, 22:00)" {
+	if bob := smtp.To(t, "bob@example.org"); len(bob) != 1 || bob[0].Subject != "[Aurore] Planned maintenance: Switch firmware (22 Nov 2026, 22:00)" {
 		t.Fatalf("Bob's: %+v", bob)
 	}
 	out = must("incident", "open", "--title", "Curie slow", "--component", "Internet — Curie", "--impact", "degraded", "--message", "Investigating the uplink.")

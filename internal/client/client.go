@@ -245,7 +245,8 @@ func readAPIError(resp *http.Response, sentToken bool) error {
 		}
 	}
 	if resp.StatusCode == http.StatusUnauthorized && !sentToken {
-		e.Message += " (no token given: use --token or " + EnvToken + ")"
+		// Whatever the daemon says, the fix is on this side.
+		e.Message = "an API token is required: use --token or " + EnvToken
 	}
 	return e
 }

@@ -173,7 +173,7 @@ func TestAPIErrors(t *testing.T) {
 			APIError{409, "member 3 (Alice) still has active subscription a@R: close it first: in use", ""}},
 		{"proxy", 502, "<html>\nBad gateway</html>", APIError{502, "502 Bad Gateway: <html>", ""}},
 		{"no token", 401, `{"error": "invalid or expired token"}`,
-			APIError{401, "invalid or expired token (no token given: use --token or MAILLON_TOKEN)", ""}},
+			APIError{401, "an API token is required: use --token or MAILLON_TOKEN", ""}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := serveHTTP(t, func(w http.ResponseWriter, r *http.Request) {

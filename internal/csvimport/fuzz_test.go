@@ -28,14 +28,15 @@ func FuzzMembersCSV(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	sites := newSiteIndex([]registry.Site{{ID: 1, Name: "Résidence Les Rives"}, {ID: 2, Name: "PoP Caldarium"}})
+	env := &parseEnv{sites: newSiteIndex([]registry.Site{{ID: 1, Name: "Résidence Les Rives"}, {ID: 2, Name: "PoP Caldarium"}}),
+		taken: taken{emails: map[string]bool{"taken@example.org": true}, logins: map[string]bool{"taken@DEMO": true}}}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tab, err := readTable(bytes.NewReader(data), MemberColumns, []string{"name", "email"})
 		if err != nil {
 			checkLineError(t, err)
 			return
 		}
-		rows, err := memberRows(tab, sites)
+		rows, err := memberRows(tab, env)
 		if err != nil {
 			checkLineError(t, err)
 			return
@@ -61,5 +62,14 @@ func checkLineError(t *testing.T, err error) {
 	var le *LineError
 	if !errors.As(err, &le) || le.Line < 1 || le.Err == nil {
 		t.Fatalf("error %v (%T) does not name a line", err, err)
+	}
+	// Several bad lines come in line order.
+	var les *LineErrors
+	if errors.As(err, &les) {
+		for i := 1; i < len(les.Errs); i++ {
+			if les.Errs[i].Line <= les.Errs[i-1].Line {
+				t.Fatalf("bad lines out of order: %v", err)
+			}
+		}
 	}
 }

@@ -281,6 +281,47 @@ func TestMembersBadLines(t *testing.T) {
 	}
 }
 
+// A file with several bad lines reports them all, in line order, whatever
+// found them (the line's own checks, a repeat within the file, what the
+// registry holds), and imports nothing.
+func TestMembersReportsEveryBadLineInOrder(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, f *fixture) {
+		csv := "name,email,login,password\n" +
+			"A1,a1@example.org,a1@DEMO,a1-password\n" + // line 2
+			"Bad,not-email,,\n" + // line 3: invalid
+			"A1 again,a1bis@example.org,a1@DEMO,a1-password\n" + // line 4: login repeats line 2
+			"Good,good@example.org,,\n" + // line 5
+			"Dup,existing@example.org,,\n" // line 6: already registered
+		m0, s0 := f.counts()
+		n, err := f.members(csv)
+		want := `line 3: email: "not-email" is not an email address` + "\n" +
+			`line 4: login: "a1@DEMO" already appears on line 2` + "\n" +
+			`line 6: email: "existing@example.org" is already in the registry`
+		if err == nil || err.Error() != want || n != 0 {
+			t.Fatalf("error %v (created %d), want\n%s", err, n, want)
+		}
+		var le *csvimport.LineError
+		if !errors.As(err, &le) || le.Line != 3 {
+			t.Errorf("first line error %+v, want line 3", le)
+		}
+		if m, s := f.counts(); m != m0 || s != s0 {
+			t.Errorf("registry changed: %d members, %d subscriptions (was %d, %d)", m, s, m0, s0)
+		}
+		// A file bad throughout reports the first 20 lines and says so.
+		var b strings.Builder
+		b.WriteString("name,email\n")
+		for i := range 30 {
+			fmt.Fprintf(&b, "M%d,bad-%d\n", i, i)
+		}
+		_, err = f.members(b.String())
+		var les *csvimport.LineErrors
+		if !errors.As(err, &les) || len(les.Errs) != 20 || !les.More || les.Errs[19].Line != 21 ||
+			!strings.HasSuffix(err.Error(), "(the lines after line 21 were not checked: only the first 20 errors are reported)") {
+			t.Fatalf("error %v", err)
+		}
+	})
+}
+
 // ok2 is a members row for the bad-lines header with a line.
 func ok2(name, email, login, password, mac string) string {
 	return fmt.Sprintf("%s,%s@example.org,,,,,,%s,%s,,%s\n", name, email, login, password, mac)

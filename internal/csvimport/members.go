@@ -95,35 +95,51 @@ func opt(s string) *string {
 	return &s
 }
 
-// memberRows converts a members table into registry inputs, checking what
-// can be checked without the database: dates, the line columns, and
-// emails, logins and MACs repeated within the file.
-func memberRows(t *table, sites siteIndex) ([]memberRow, error) {
+// memberRows converts a members table into registry inputs and checks
+// every line as the registry would, plus emails, logins and MACs repeated
+// within the file or already in the registry; it reports the bad lines in
+// line order (up to maxErrors), so that one run shows what to fix.
+func memberRows(t *table, env *parseEnv) ([]memberRow, error) {
 	out := make([]memberRow, 0, len(t.rows))
+	var bad badLines
 	emails, logins, macs := newDupes("email"), newDupes("login"), newDupes("mac")
 	for _, r := range t.rows {
-		mr, err := memberRowOf(t, r, sites)
+		if bad.full() {
+			break
+		}
+		mr, err := memberRowOf(t, r, env.sites)
+		if err == nil {
+			err = mr.member.CheckNew()
+		}
+		if err == nil && mr.sub != nil {
+			err = mr.sub.CheckNew()
+		}
 		if err != nil {
-			return nil, &LineError{Line: r.line, Err: err}
+			bad.add(&LineError{Line: r.line, Err: err})
+			continue
 		}
 		email := t.get(r, "email")
-		if err := emails.check(r.line, strings.ToLower(email), email); err != nil {
-			return nil, err
+		err = emails.check(r.line, strings.ToLower(email), email)
+		if err == nil {
+			err = env.taken.email(r.line, email)
 		}
-		if mr.sub != nil {
-			if err := logins.check(r.line, *mr.sub.Login, *mr.sub.Login); err != nil {
-				return nil, err
+		if err == nil && mr.sub != nil {
+			err = logins.check(r.line, *mr.sub.Login, *mr.sub.Login)
+			if err == nil {
+				err = env.taken.login(r.line, *mr.sub.Login)
 			}
-			if mr.sub.MAC != nil {
+			if err == nil && mr.sub.MAC != nil {
 				mac, _ := macaddr.Normalize(*mr.sub.MAC)
-				if err := macs.check(r.line, mac, *mr.sub.MAC); err != nil {
-					return nil, err
-				}
+				err = macs.check(r.line, mac, *mr.sub.MAC)
 			}
+		}
+		if err != nil {
+			bad.add(err)
+			continue
 		}
 		out = append(out, mr)
 	}
-	return out, nil
+	return out, bad.err()
 }
 
 func memberRowOf(t *table, r row, sites siteIndex) (memberRow, error) {
@@ -225,18 +241,18 @@ func Members(ctx context.Context, reg *registry.Service, actor registry.Actor, r
 // importFile reads a file, parses its rows (sites may be named in them),
 // and creates each row in one batch, all or nothing, telling progress.
 func importFile[R any](ctx context.Context, reg *registry.Service, actor registry.Actor, r io.Reader, known, required []string,
-	progress func(done, total int), parse func(*table, siteIndex) ([]R, error), create func(*registry.Batch, R) error) (int, error) {
+	progress func(done, total int), parse func(*table, *parseEnv) ([]R, error), create func(*registry.Batch, R) error) (int, error) {
 	t, err := readTable(r, known, required)
 	if err != nil {
 		return 0, err
 	}
 	created := 0
 	err = reg.Batch(ctx, actor, func(b *registry.Batch) error {
-		sites, err := b.Reader().ListSites(ctx)
+		env, err := newParseEnv(ctx, b.Reader())
 		if err != nil {
 			return err
 		}
-		rows, err := parse(t, newSiteIndex(sites))
+		rows, err := parse(t, env)
 		if err != nil {
 			return err
 		}
@@ -257,6 +273,56 @@ func importFile[R any](ctx context.Context, reg *registry.Service, actor registr
 		return 0, err
 	}
 	return created, nil
+}
+
+// parseEnv is what checking a file's lines needs from the registry, read
+// in the import's transaction.
+type parseEnv struct {
+	ctx   context.Context
+	r     registry.Reader
+	sites siteIndex
+	taken taken
+}
+
+func newParseEnv(ctx context.Context, r registry.Reader) (*parseEnv, error) {
+	sites, err := r.ListSites(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("import: sites: %w", err)
+	}
+	tk := taken{emails: map[string]bool{}, logins: map[string]bool{}}
+	members, err := r.ListMembers(ctx, registry.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("import: members: %w", err)
+	}
+	for _, m := range members {
+		tk.emails[strings.ToLower(m.Email)] = true
+	}
+	subs, err := r.ListSubscriptions(ctx, registry.SubscriptionFilter{})
+	if err != nil {
+		return nil, fmt.Errorf("import: subscriptions: %w", err)
+	}
+	for _, s := range subs {
+		tk.logins[s.Login] = true
+	}
+	return &parseEnv{ctx: ctx, r: r, sites: newSiteIndex(sites), taken: tk}, nil
+}
+
+// taken are the emails (lower-cased, as their unique index compares them)
+// and logins the registry already holds.
+type taken struct{ emails, logins map[string]bool }
+
+func (tk taken) email(line int, email string) error {
+	if tk.emails[strings.ToLower(email)] {
+		return &LineError{Line: line, Err: invalidf("email", "%q is already in the registry", email)}
+	}
+	return nil
+}
+
+func (tk taken) login(line int, login string) error {
+	if tk.logins[login] {
+		return &LineError{Line: line, Err: invalidf("login", "%q is already in the registry", login)}
+	}
+	return nil
 }
 
 // conflict turns the store's unique-index error into one naming the column

@@ -56,26 +56,48 @@ type subscriptionRow struct {
 	sub    registry.SubscriptionInput
 }
 
-func subscriptionRows(t *table, sites siteIndex) ([]subscriptionRow, error) {
+// subscriptionRows converts a subscriptions table into registry inputs
+// and checks every line, its member included, reporting the bad lines in
+// line order (up to maxErrors).
+func subscriptionRows(t *table, env *parseEnv) ([]subscriptionRow, error) {
 	out := make([]subscriptionRow, 0, len(t.rows))
+	var bad badLines
+	refs := &memberRef{r: env.r, ctx: env.ctx, cache: map[string]int64{}}
 	logins, macs := newDupes("login"), newDupes("mac")
 	for _, r := range t.rows {
-		sr, err := subscriptionRowOf(t, r, sites)
-		if err != nil {
-			return nil, &LineError{Line: r.line, Err: err}
+		if bad.full() {
+			break
 		}
-		if err := logins.check(r.line, *sr.sub.Login, *sr.sub.Login); err != nil {
-			return nil, err
-		}
-		if sr.sub.MAC != nil {
-			mac, _ := macaddr.Normalize(*sr.sub.MAC)
-			if err := macs.check(r.line, mac, *sr.sub.MAC); err != nil {
-				return nil, err
+		sr, err := subscriptionRowOf(t, r, env.sites)
+		if err == nil {
+			var id int64
+			if id, err = refs.resolve(sr.member); err == nil {
+				sr.sub.MemberID = &id
+				err = sr.sub.CheckNew()
 			}
+		}
+		if err != nil {
+			if !errors.As(err, new(*registry.ValidationError)) {
+				return nil, err // the database failed, not the line
+			}
+			bad.add(&LineError{Line: r.line, Err: err})
+			continue
+		}
+		err = logins.check(r.line, *sr.sub.Login, *sr.sub.Login)
+		if err == nil {
+			err = env.taken.login(r.line, *sr.sub.Login)
+		}
+		if err == nil && sr.sub.MAC != nil {
+			mac, _ := macaddr.Normalize(*sr.sub.MAC)
+			err = macs.check(r.line, mac, *sr.sub.MAC)
+		}
+		if err != nil {
+			bad.add(err)
+			continue
 		}
 		out = append(out, sr)
 	}
-	return out, nil
+	return out, bad.err()
 }
 
 func subscriptionRowOf(t *table, r row, sites siteIndex) (subscriptionRow, error) {
@@ -127,17 +149,8 @@ func subscriptionRowOf(t *table, r row, sites siteIndex) (subscriptionRow, error
 // column holds the member's email or id. It returns the number of
 // subscriptions created.
 func Subscriptions(ctx context.Context, reg *registry.Service, actor registry.Actor, r io.Reader, progress func(done, total int)) (int, error) {
-	var refs *memberRef // made with the batch's reader, on the first row
 	return importFile(ctx, reg, actor, r, SubscriptionColumns, []string{"member", "login"}, progress, subscriptionRows,
 		func(b *registry.Batch, sr subscriptionRow) error {
-			if refs == nil {
-				refs = &memberRef{r: b.Reader(), ctx: ctx, cache: map[string]int64{}}
-			}
-			id, err := refs.resolve(sr.member)
-			if err != nil {
-				return &LineError{Line: sr.line, Err: err}
-			}
-			sr.sub.MemberID = &id
 			if _, err := b.CreateSubscription(sr.sub); err != nil {
 				return &LineError{Line: sr.line, Err: conflict(err, "login", *sr.sub.Login)}
 			}

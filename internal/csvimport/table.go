@@ -24,6 +24,70 @@ type LineError struct {
 func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
 func (e *LineError) Unwrap() error { return e.Err }
 
+// maxErrors bounds the bad lines one import reports: enough to fix a file
+// in one go, not a wall of text when a whole column is wrong.
+const maxErrors = 20
+
+// LineErrors are the bad lines of a file, in line order; errors.As finds
+// the first *LineError.
+type LineErrors struct {
+	Errs []*LineError
+	// More says lines after the last one reported were not checked.
+	More bool
+}
+
+func (e *LineErrors) Error() string {
+	lines := make([]string, len(e.Errs))
+	for i, le := range e.Errs {
+		lines[i] = le.Error()
+	}
+	msg := strings.Join(lines, "\n")
+	if e.More {
+		msg += fmt.Sprintf("\n(the lines after line %d were not checked: only the first %d errors are reported)", e.Errs[len(e.Errs)-1].Line, maxErrors)
+	}
+	return msg
+}
+
+func (e *LineErrors) Unwrap() []error {
+	out := make([]error, len(e.Errs))
+	for i, le := range e.Errs {
+		out[i] = le
+	}
+	return out
+}
+
+// badLines collects the bad lines of a file as they are checked in order.
+type badLines struct{ LineErrors }
+
+// add records a *LineError (or any error, as is), up to maxErrors.
+func (b *badLines) add(err error) {
+	var le *LineError
+	if !errors.As(err, &le) {
+		le = &LineError{Err: err}
+	}
+	b.Errs = append(b.Errs, le)
+}
+
+// full says maxErrors were found: the rest of the file is not checked.
+func (b *badLines) full() bool {
+	if len(b.Errs) >= maxErrors {
+		b.More = true
+		return true
+	}
+	return false
+}
+
+// err is nil, the one bad line, or all of them.
+func (b *badLines) err() error {
+	switch {
+	case len(b.Errs) == 0:
+		return nil
+	case len(b.Errs) == 1:
+		return b.Errs[0]
+	}
+	return &b.LineErrors
+}
+
 // maxInput bounds what is read into memory: far above any association's
 // member list, far below what would hurt the daemon.
 const maxInput = 256 << 20

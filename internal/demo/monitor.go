@@ -14,7 +14,7 @@ type MonitorTargets struct {
 }
 
 // UplinkCheck is the check whose address the README changes to show a
-// residence going dark: its switches turn unreachable, one alert is sent.
+// residence going dark: its switches turn unreachable behind it.
 const UplinkCheck = "uplink-rives"
 
 // SeedChecks adds the demo's checks: the Les Rives uplink and the switches

@@ -138,6 +138,10 @@ func (z *Zone) Origin() string { return z.origin }
 // Serial returns the zone's SOA serial.
 func (z *Zone) Serial() uint32 { return z.serial }
 
+// TTL is the zone's default TTL, which records without one of their own
+// are served with (the SOA's).
+func (z *Zone) TTL() uint32 { return z.soa.Hdr.Ttl }
+
 // SOA returns a copy of the zone's SOA record.
 func (z *Zone) SOA() *mdns.SOA { return mdns.Copy(z.soa).(*mdns.SOA) }
 

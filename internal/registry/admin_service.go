@@ -12,12 +12,13 @@ const devicePasswordContext = "admins.device_password"
 
 func (s *Service) admins() entity[Admin, AdminInput] {
 	return entity[Admin, AdminInput]{
-		name:   "admin",
-		id:     func(a *Admin) int64 { return a.ID },
-		get:    Tx.GetAdmin,
-		insert: Tx.InsertAdmin,
-		update: Tx.UpdateAdmin,
-		delete: Tx.DeleteAdmin,
+		name:    "admin",
+		id:      func(a *Admin) int64 { return a.ID },
+		get:     Tx.GetAdmin,
+		insert:  Tx.InsertAdmin,
+		update:  Tx.UpdateAdmin,
+		delete:  Tx.DeleteAdmin,
+		secrets: func(in AdminInput) []string { return setFields(in.DevicePassword != nil, "device_password") },
 		prepare: func(_ *change, _ *Admin, a *Admin, in AdminInput) error {
 			in.apply(a)
 			if in.DevicePassword != nil {

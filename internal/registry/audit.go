@@ -2,6 +2,7 @@ package registry
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -31,4 +32,26 @@ type AuditFilter struct {
 	Entity   string
 	EntityID int64
 	Limit    int
+}
+
+// auditEntities are the entity names audit entries are recorded under:
+// "maillon audit --entity" and GET /api/v1/audit?entity= accept these.
+// record refuses any other name, so the list cannot fall behind the code.
+var auditEntities = []string{
+	"admin", "agent_token", "alert", "allocation", "certificate", "check", "component", "cpe",
+	"host", "incident", "journal_entry", "login_link", "maintenance", "member", "member_prefs",
+	"nas", "port", "prefix", "record", "revoked_key", "roster_campaign", "roster_request",
+	"silence", "site", "subscriber", "subscription", "token", "zone",
+}
+
+// AuditEntities returns the entity names audit entries are recorded
+// under, sorted.
+func AuditEntities() []string { return slices.Clone(auditEntities) }
+
+// setFields returns name if set: for entity.secrets.
+func setFields(set bool, name string) []string {
+	if set {
+		return []string{name}
+	}
+	return nil
 }

@@ -191,3 +191,12 @@ func validPhone(s string) bool {
 	}
 	return digits >= 3 && digits <= 20
 }
+
+// CheckNew validates a new member's input as CreateMember does, apart from
+// what needs the database (the site it names, a taken email), so that an
+// import can report every bad line before it writes anything.
+func (in MemberInput) CheckNew() error {
+	var m Member
+	in.apply(&m)
+	return m.validate()
+}

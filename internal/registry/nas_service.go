@@ -9,12 +9,13 @@ const nasSecretContext = "nas.secret"
 
 func (s *Service) nasClients() entity[NAS, NASInput] {
 	return entity[NAS, NASInput]{
-		name:   "nas",
-		id:     func(n *NAS) int64 { return n.ID },
-		get:    Tx.GetNAS,
-		insert: Tx.InsertNAS,
-		update: Tx.UpdateNAS,
-		delete: Tx.DeleteNAS,
+		name:    "nas",
+		id:      func(n *NAS) int64 { return n.ID },
+		get:     Tx.GetNAS,
+		insert:  Tx.InsertNAS,
+		update:  Tx.UpdateNAS,
+		delete:  Tx.DeleteNAS,
+		secrets: func(in NASInput) []string { return setFields(in.Secret != nil, "secret") },
 		prepare: func(c *change, _ *NAS, n *NAS, in NASInput) error {
 			if err := in.apply(n); err != nil {
 				return err

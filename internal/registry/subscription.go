@@ -164,3 +164,26 @@ func validatePassword(p string) error {
 	}
 	return nil
 }
+
+// CheckNew validates a new subscription's input as CreateSubscription
+// does, apart from what needs the database (its member, which an import
+// may create in the same batch, the site, port and CPE it names, a taken
+// login, reply attributes), so that an import can report every bad line
+// before it writes anything.
+func (in SubscriptionInput) CheckNew() error {
+	var s Subscription
+	in.apply(&s)
+	if s.MemberID == 0 {
+		s.MemberID = -1 // checked when created
+	}
+	if err := s.validate(); err != nil {
+		return err
+	}
+	if in.Password != nil {
+		return validatePassword(*in.Password)
+	}
+	if s.Kind.NeedsAddresses() {
+		return invalid("password", "is required for a %s subscription", s.Kind)
+	}
+	return nil
+}

@@ -22,6 +22,7 @@ func (s *Service) subscriptions() entity[Subscription, SubscriptionInput] {
 		delete:       Tx.DeleteSubscription,
 		reload:       true,
 		createdFills: true,
+		secrets:      func(in SubscriptionInput) []string { return setFields(in.Password != nil, "password") },
 		prepare: func(c *change, before *Subscription, sub *Subscription, in SubscriptionInput) error {
 			in.apply(sub)
 			if err := sub.validate(); err != nil {

@@ -59,13 +59,13 @@ func (s *Service) feedItems(snap *snapshot, l lang) []feedItem {
 	var items []feedItem
 	for _, i := range snap.incidents {
 		var text strings.Builder
-		fmt.Fprintf(&text, "%s : %s\n", l.T("affects"), compNames(i.Components))
+		fmt.Fprintf(&text, "%s %s\n", l.Label("affects"), compNames(i.Components))
 		for k := len(i.Updates) - 1; k >= 0; k-- {
 			u := i.Updates[k]
 			fmt.Fprintf(&text, "\n%s — %s\n%s\n", l.T("incident."+string(u.State)), l.Time(u.At.In(loc)), u.Message)
 		}
 		it := feedItem{uid: fmt.Sprintf("incident-%d@%s", i.ID, s.host()), kind: "incident",
-			title: l.T("mail.incident") + " : " + i.Title + " (" + l.T("incident."+string(i.State)) + ")",
+			title: l.Label("mail.incident") + " " + i.Title + " (" + l.T("incident."+string(i.State)) + ")",
 			text:  text.String(), link: fmt.Sprintf("%s/incidents/%d", s.base(), i.ID),
 			start: i.StartedAt, published: i.StartedAt, updated: i.StartedAt, sequence: max(len(i.Updates)-1, 0)}
 		if len(i.Updates) > 0 {
@@ -77,15 +77,15 @@ func (s *Service) feedItems(snap *snapshot, l lang) []feedItem {
 		items = append(items, it)
 	}
 	for _, m := range snap.maintenance {
-		text := l.T("maint.window", l.Time(m.StartsAt.In(loc)), l.Time(m.EndsAt.In(loc))) + "\n" + l.T("affects") + " : " + compNames(m.Components)
+		text := l.T("maint.window", l.Time(m.StartsAt.In(loc)), l.Time(m.EndsAt.In(loc))) + "\n" + l.Label("affects") + " " + compNames(m.Components)
 		if m.Description != "" {
 			text += "\n\n" + m.Description
 		}
 		it := feedItem{uid: fmt.Sprintf("maintenance-%d@%s", m.ID, s.host()), kind: "maintenance",
-			title: l.T("mail.maint.planned") + " : " + m.Title, text: text, link: s.base() + "#m-" + strconv.FormatInt(m.ID, 10),
+			title: l.Label("mail.maint.planned") + " " + m.Title, text: text, link: s.base() + "#m-" + strconv.FormatInt(m.ID, 10),
 			start: m.StartsAt, end: m.EndsAt, published: m.CreatedAt, updated: m.CreatedAt}
 		if m.CancelledAt != nil {
-			it.title = l.T("mail.maint.cancelled") + " : " + m.Title
+			it.title = l.Label("mail.maint.cancelled") + " " + m.Title
 			it.updated, it.cancelled, it.sequence = *m.CancelledAt, true, 1
 		}
 		items = append(items, it)

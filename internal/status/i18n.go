@@ -45,7 +45,7 @@ var messages = map[string][2]string{
 	"none.past":              {"Aucun incident ces 14 derniers jours.", "No incident in the last 14 days."},
 	"uptime.label":           {"Disponibilité sur 90 jours", "Availability over 90 days"},
 	"uptime.none":            {"pas encore d'historique", "no history yet"},
-	"uptime.baddays":         {"Jours avec une interruption : %d", "Days with an interruption: %d"},
+	"uptime.baddays":         {"Jours avec une interruption\u00a0: %d", "Days with an interruption: %d"},
 	"uptime.today":           {"aujourd'hui", "today"},
 	"uptime.ago":             {"il y a 90 jours", "90 days ago"},
 	"maint.in_progress":      {"En cours", "In progress"},
@@ -53,29 +53,32 @@ var messages = map[string][2]string{
 	"maint.cancelled":        {"Annulée", "Cancelled"},
 	"maint.completed":        {"Terminée", "Completed"},
 	"maint.window":           {"Du %s au %s", "From %s to %s"},
-	"affects":                {"Concerne", "Affects"},
-	"updated":                {"Mis à jour", "Updated"},
-	"started":                {"Début", "Started"},
-	"resolved.at":            {"Résolu le", "Resolved on"},
-	"timeline":               {"Chronologie", "Timeline"},
-	"timeline.full":          {"Chronologie complète (+%d)", "Full timeline (+%d)"},
-	"back":                   {"Retour à l'état des services", "Back to service status"},
-	"generated":              {"Page générée le %s (heure de %s).", "Page generated on %s (%s time)."},
-	"sub.title":              {"Recevoir les annonces par email", "Get announcements by email"},
+	// label puts a label before its value: French typography wants a
+	// non-breaking space before the colon, English none.
+	"label":         {"%s\u00a0:", "%s:"},
+	"affects":       {"Concerne", "Affects"},
+	"updated":       {"Mis à jour", "Updated"},
+	"started":       {"Début", "Started"},
+	"resolved.at":   {"Résolu le", "Resolved on"},
+	"timeline":      {"Chronologie", "Timeline"},
+	"timeline.full": {"Chronologie complète (+%d)", "Full timeline (+%d)"},
+	"back":          {"Retour à l'état des services", "Back to service status"},
+	"generated":     {"Page générée le %s (heure de %s).", "Page generated on %s (%s time)."},
+	"sub.title":     {"Recevoir les annonces par email", "Get announcements by email"},
 	"sub.intro": {"Nous vous écrirons à chaque incident ou maintenance touchant les services choisis. Un email de confirmation vous sera d'abord envoyé.",
 		"We will write to you about every incident or maintenance touching the services you choose. A confirmation email comes first."},
 	"sub.email":      {"Adresse email", "Email address"},
-	"sub.components": {"Services (aucun coché : tous)", "Services (none ticked: all)"},
+	"sub.components": {"Services (aucun coché\u00a0: tous)", "Services (none ticked: all)"},
 	"sub.language":   {"Langue des emails", "Language of the emails"},
 	"sub.submit":     {"S'abonner", "Subscribe"},
 	"sub.sent": {"Si cette adresse peut recevoir nos emails, un lien de confirmation vient de lui être envoyé. Il est valable %s.",
 		"If this address can receive our emails, a confirmation link was just sent to it. It is valid for %s."},
-	"sub.busy":         {"Trop de demandes d'abonnement : réessayez dans une heure.", "Too many subscription requests: try again in an hour."},
-	"sub.off":          {"Les emails ne sont pas configurés sur ce serveur : abonnement impossible pour l'instant.", "Email is not configured on this server: subscriptions are not possible for now."},
+	"sub.busy":         {"Trop de demandes d'abonnement\u00a0: réessayez dans une heure.", "Too many subscription requests: try again in an hour."},
+	"sub.off":          {"Les emails ne sont pas configurés sur ce serveur\u00a0: abonnement impossible pour l'instant.", "Email is not configured on this server: subscriptions are not possible for now."},
 	"confirm.title":    {"Confirmer l'abonnement", "Confirm the subscription"},
 	"confirm.intro":    {"Confirmez pour recevoir les annonces d'incidents et de maintenances.", "Confirm to receive incident and maintenance announcements."},
 	"confirm.submit":   {"Confirmer", "Confirm"},
-	"confirm.done":     {"C'est confirmé : vous recevrez nos annonces à %s.", "Confirmed: we will send our announcements to %s."},
+	"confirm.done":     {"C'est confirmé\u00a0: vous recevrez nos annonces à %s.", "Confirmed: we will send our announcements to %s."},
 	"unsub.title":      {"Vos emails d'état des services", "Your service status emails"},
 	"unsub.member":     {"Choisissez ce que nous vous envoyons à %s.", "Choose what we send to %s."},
 	"unsub.incidents":  {"Les incidents qui touchent ma connexion", "Incidents affecting my connection"},
@@ -84,7 +87,7 @@ var messages = map[string][2]string{
 	"unsub.saved":      {"C'est enregistré.", "Saved."},
 	"unsub.subscriber": {"Se désabonner des annonces envoyées à %s ?", "Unsubscribe %s from our announcements?"},
 	"unsub.submit":     {"Se désabonner", "Unsubscribe"},
-	"unsub.done":       {"Vous êtes désabonné : nous n'écrirons plus à %s.", "You are unsubscribed: we will no longer write to %s."},
+	"unsub.done":       {"Vous êtes désabonné\u00a0: nous n'écrirons plus à %s.", "You are unsubscribed: we will no longer write to %s."},
 	"bad.link":         {"Ce lien n'est pas valide ou a expiré.", "This link is not valid or has expired."},
 	"error.title":      {"Erreur", "Error"},
 	// Emails.
@@ -103,7 +106,7 @@ var messages = map[string][2]string{
 		"You receive this email because you subscribed to announcements about these services."},
 	"mail.stop":               {"Ne plus recevoir ces emails", "Stop these emails"},
 	"mail.confirm.subj":       {"Confirmez votre abonnement", "Confirm your subscription"},
-	"mail.confirm.body":       {"Quelqu'un, sans doute vous, a demandé à recevoir les annonces d'incidents et de maintenances à cette adresse.\n\nPour confirmer, ouvrez ce lien (valable %s) :\n%s\n\nSi ce n'était pas vous, ignorez cet email : rien ne vous sera envoyé.", "Someone, probably you, asked for incident and maintenance announcements at this address.\n\nTo confirm, open this link (valid for %s):\n%s\n\nIf it was not you, ignore this email: nothing will be sent to you."},
+	"mail.confirm.body":       {"Quelqu'un, sans doute vous, a demandé à recevoir les annonces d'incidents et de maintenances à cette adresse.\n\nPour confirmer, ouvrez ce lien (valable %s)\u00a0:\n%s\n\nSi ce n'était pas vous, ignorez cet email\u00a0: rien ne vous sera envoyé.", "Someone, probably you, asked for incident and maintenance announcements at this address.\n\nTo confirm, open this link (valid for %s):\n%s\n\nIf it was not you, ignore this email: nothing will be sent to you."},
 	"mail.maint.was":          {"Prévue du %s au %s.", "Planned from %s to %s."},
 	"mail.maint.planned.body": {"Une maintenance est prévue du %s au %s.", "Maintenance is planned from %s to %s."},
 	"mail.maint.start.body":   {"La maintenance a commencé ; fin prévue le %s.", "The maintenance has started; it should end on %s."},
@@ -137,6 +140,13 @@ func (l lang) Code() string {
 }
 
 func (l lang) Other() lang { return 1 - l }
+
+// Label is the message key as a label, followed by its colon ("Affects:",
+// "Concerne :"): the value goes after a space.
+func (l lang) Label(key string) string { return l.LabelOf(l.T(key)) }
+
+// LabelOf is text as a label, like Label.
+func (l lang) LabelOf(text string) string { return l.T("label", text) }
 
 // T returns a message, formatted with args when it has verbs.
 func (l lang) T(key string, args ...any) string {

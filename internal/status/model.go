@@ -370,7 +370,7 @@ func (s *Service) view(snap *snapshot, l lang) *pageView {
 	loc := s.opt.Location
 	v := &pageView{L: l, Title: s.opt.Title, Base: "/status", Overall: Operational,
 		Generated: l.Time(snap.now.In(loc)), Zone: loc.String()}
-	v.Labels.Uptime, v.Labels.NoHistory, v.Labels.Ago, v.Labels.Today = l.T("uptime.label"), l.T("uptime.none"), l.T("uptime.ago"), l.T("uptime.today")
+	v.Labels.Uptime, v.Labels.NoHistory, v.Labels.Ago, v.Labels.Today = l.Label("uptime.label"), l.T("uptime.none"), l.T("uptime.ago"), l.T("uptime.today")
 	stateText := map[State]string{}
 	for _, st := range []State{Operational, Maintenance, Degraded, Partial, Major} {
 		stateText[st] = l.T("state." + string(st))
@@ -394,7 +394,7 @@ func (s *Service) view(snap *snapshot, l lang) *pageView {
 			sum, n = sum+f, n+1
 			if f < 1 {
 				day := today.AddDate(0, 0, i-HistoryDays+1)
-				cv.BadDays = append(cv.BadDays, l.Date(day)+" : "+l.Percent(f))
+				cv.BadDays = append(cv.BadDays, l.LabelOf(l.Date(day))+" "+l.Percent(f))
 			}
 		}
 		if n > 0 {

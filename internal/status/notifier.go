@@ -363,8 +363,8 @@ func (s *Service) message(ev *event, d registry.Delivery, l lang, names map[int6
 		} else {
 			severity = "warning"
 		}
-		subject = fmt.Sprintf("%s : %s — %s", head, ev.inc.Title, l.T("incident."+string(ev.update.State)))
-		body = fmt.Sprintf("%s\n%s : %s — %s\n\n%s", ev.inc.Title, l.T("mail.state"), l.T("incident."+string(ev.update.State)),
+		subject = fmt.Sprintf("%s %s — %s", l.LabelOf(head), ev.inc.Title, l.T("incident."+string(ev.update.State)))
+		body = fmt.Sprintf("%s\n%s %s — %s\n\n%s", ev.inc.Title, l.Label("mail.state"), l.T("incident."+string(ev.update.State)),
 			l.Time(ev.update.At.In(loc)), ev.update.Message)
 		link = fmt.Sprintf("%s/incidents/%d?lang=%s", s.base(), ev.inc.ID, l.Code())
 	default:
@@ -382,7 +382,7 @@ func (s *Service) message(ev *event, d registry.Delivery, l lang, names map[int6
 		default:
 			head, what = l.T("mail.maint.planned"), l.T("mail.maint.planned.body", from, to)
 		}
-		subject = fmt.Sprintf("%s : %s (%s)", head, m.Title, from)
+		subject = fmt.Sprintf("%s %s (%s)", l.LabelOf(head), m.Title, from)
 		body = m.Title + "\n\n" + what
 		if m.Description != "" && ev.phase != "end" {
 			body += "\n\n" + m.Description
@@ -394,8 +394,8 @@ func (s *Service) message(ev *event, d registry.Delivery, l lang, names map[int6
 		why = l.T("mail.why.subscriber")
 	}
 	stop := s.UnsubscribeURL(d.Recipient, l)
-	text := fmt.Sprintf("%s\n\n%s : %s\n%s : %s\n\n-- \n%s\n%s : %s\n", body, l.T("affects"), strings.Join(comps, ", "),
-		l.T("mail.more"), link, why, l.T("mail.stop"), stop)
+	text := fmt.Sprintf("%s\n\n%s %s\n%s %s\n\n-- \n%s\n%s %s\n", body, l.Label("affects"), strings.Join(comps, ", "),
+		l.Label("mail.more"), link, why, l.Label("mail.stop"), stop)
 	return notify.Message{
 		To: []string{d.Email}, Subject: "[" + s.opt.Title + "] " + subject, Text: text, Severity: severity, URL: link,
 		Headers: map[string]string{

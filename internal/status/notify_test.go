@@ -120,18 +120,18 @@ func TestEmailsToAffectedMembers(t *testing.T) {
 	ms := smtp.Wait(t, 2)
 	got := subjects(ms)
 	if len(ms) != 2 || len(got) != 2 ||
-		!slices.Equal(got["ada@example.org"], []string{"[Aurore] Incident : Fleming offline — Recherche en cours"}) ||
-		!slices.Equal(got["bob@example.org"], []string{"[Aurore] Incident : Fleming offline — Investigating"}) {
+		!slices.Equal(got["ada@example.org"], []string{"[Aurore] Incident\u00a0: Fleming offline — Recherche en cours"}) ||
+		!slices.Equal(got["bob@example.org"], []string{"[Aurore] Incident: Fleming offline — Investigating"}) {
 		t.Fatalf("mails = %v", got)
 	}
 	bob := smtp.To(t, "bob@example.org")[0]
-	contains(t, "Bob's email", bob.Body, "The switch does not answer.", "Affects : Internet — Fleming residence",
-		"http://status.test/status/incidents/"+id(inc.ID)+"?lang=en", "Stop these emails : http://status.test/status/unsubscribe?")
+	contains(t, "Bob's email", bob.Body, "The switch does not answer.", "Affects: Internet — Fleming residence",
+		"http://status.test/status/incidents/"+id(inc.ID)+"?lang=en", "Stop these emails: http://status.test/status/unsubscribe?")
 	if u := bob.Header.Get("List-Unsubscribe"); !strings.HasPrefix(u, "<http://status.test/status/unsubscribe?") ||
 		bob.Header.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" {
 		t.Errorf("unsubscribe headers: %v", bob.Header)
 	}
-	contains(t, "Ada's email", smtp.To(t, "ada@example.org")[0].Body, "Concerne : Internet — Fleming residence", "Ne plus recevoir ces emails")
+	contains(t, "Ada's email", smtp.To(t, "ada@example.org")[0].Body, "Concerne\u00a0: Internet — Fleming residence", "Ne plus recevoir ces emails")
 
 	// Nothing more to send, even after a restart.
 	f.svc.Tick(f.ctx)
@@ -146,7 +146,7 @@ func TestEmailsToAffectedMembers(t *testing.T) {
 	// writes a message before accepting it: the mailbox is complete.
 	got = subjects(smtp.Messages(t))
 	if len(got["ada@example.org"]) != 3 || len(got["bob@example.org"]) != 3 || len(got) != 2 ||
-		got["bob@example.org"][2] != "[Aurore] Resolved : Fleming offline — Resolved" {
+		got["bob@example.org"][2] != "[Aurore] Resolved: Fleming offline — Resolved" {
 		t.Fatalf("after updates: %v", got)
 	}
 
@@ -157,7 +157,7 @@ func TestEmailsToAffectedMembers(t *testing.T) {
 		Components: []int64{n.vpn.ID}, StartsAt: mStart, EndsAt: mStart.Add(2 * time.Hour)}))
 	f.svc.Tick(f.ctx)
 	vic := smtp.Wait(t, 7)
-	if s := subjects(vic)["vic@example.org"]; len(s) != 1 || s[0] != "[Aurore] Maintenance prévue : VPN server upgrade (23 nov. 2026 à 10:20)" {
+	if s := subjects(vic)["vic@example.org"]; len(s) != 1 || s[0] != "[Aurore] Maintenance prévue\u00a0: VPN server upgrade (23 nov. 2026 à 10:20)" {
 		t.Fatalf("announcement: %v", subjects(vic))
 	}
 	f.clock.Advance(47 * time.Hour)
@@ -170,8 +170,8 @@ func TestEmailsToAffectedMembers(t *testing.T) {
 	f.restart()
 	f.svc.Tick(f.ctx)
 	s := subjects(smtp.Messages(t))["vic@example.org"]
-	if len(s) != 3 || !strings.HasPrefix(s[1], "[Aurore] Maintenance commencée : VPN server upgrade") ||
-		!strings.HasPrefix(s[2], "[Aurore] Maintenance terminée : VPN server upgrade") || len(smtp.Messages(t)) != 9 {
+	if len(s) != 3 || !strings.HasPrefix(s[1], "[Aurore] Maintenance commencée\u00a0: VPN server upgrade") ||
+		!strings.HasPrefix(s[2], "[Aurore] Maintenance terminée\u00a0: VPN server upgrade") || len(smtp.Messages(t)) != 9 {
 		t.Fatalf("vic got %v", s)
 	}
 	// Who was told is in the audit log, on the maintenance.
@@ -231,6 +231,14 @@ func TestSubscribeDoubleOptIn(t *testing.T) {
 	}
 	// A second request within minutes sends nothing more.
 	postForm(t, srv.URL+"/status/subscribe?lang=en", url.Values{"email": {"reader@example.net"}, "component": {id(n.vpn.ID)}})
+	// An unknown component is a bad request, for a new address as for one
+	// that just asked.
+	for _, email := range []string{"reader@example.net", "other@example.net"} {
+		if code, page := postForm(t, srv.URL+"/status/subscribe?lang=en", url.Values{"email": {email}, "component": {"99999"}}); code != http.StatusBadRequest ||
+			!strings.Contains(page, "no component has id 99999") {
+			t.Fatalf("unknown component for %s: %d %s", email, code, page)
+		}
+	}
 	conf := smtp.Wait(t, 1)
 	if len(conf) != 1 || conf[0].Subject != "[Aurore] Confirm your subscription" {
 		t.Fatalf("confirmation mails: %v", subjects(conf))
@@ -282,7 +290,7 @@ func TestSubscribeDoubleOptIn(t *testing.T) {
 	f.svc.Tick(f.ctx)
 	smtp.Wait(t, 6) // Vic, the reader, Ada and Bob
 	mine := smtp.To(t, "reader@example.net")
-	if len(mine) != 2 || mine[1].Subject != "[Aurore] Incident : VPN down — Investigating" ||
+	if len(mine) != 2 || mine[1].Subject != "[Aurore] Incident: VPN down — Investigating" ||
 		!strings.Contains(mine[1].Body, "because you subscribed") {
 		t.Fatalf("subscriber mails: %v", subjects(mine))
 	}

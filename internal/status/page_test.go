@@ -103,8 +103,8 @@ func TestPageInBothLanguages(t *testing.T) {
 	contains(t, "Curie component", curie, `<span class="badge operational">Opérationnel</span>`,
 		// Twelve hours down across two days (21:00 to 09:00, Paris
 		// time), over 90 days.
-		"Disponibilité sur 90 jours : <strong>99,44 %</strong>", "Jours avec une interruption : 2",
-		"<li>18 nov. 2026 : 62,50 %</li>", "<li>17 nov. 2026 : 87,50 %</li>")
+		"Disponibilité sur 90 jours\u00a0: <strong>99,44 %</strong>", "Jours avec une interruption\u00a0: 2",
+		"<li>18 nov. 2026\u00a0: 62,50 %</li>", "<li>17 nov. 2026\u00a0: 87,50 %</li>")
 	if strings.Contains(fr, "<script") {
 		t.Error("the page has a script")
 	}
@@ -114,7 +114,7 @@ func TestPageInBothLanguages(t *testing.T) {
 	contains(t, "English page", en, `<html lang="en">`, `<h1>Aurore — Service status</h1>`, `hreflang="fr" lang="fr">Français</a>`,
 		`role="status">Major outage</p>`, "Current incidents", "Investigating", "Planned and current maintenance", "In progress",
 		"From 22 Nov 2026, 22:00 to 23 Nov 2026, 00:00", `<span class="badge maintenance">Under maintenance</span>`,
-		"Availability over 90 days : <strong>99.44%</strong>", "Incidents of the last 14 days")
+		"Availability over 90 days: <strong>99.44%</strong>", "Incidents of the last 14 days")
 	_, _, en2 := get(t, srv.URL+"/status", "Accept-Language", "de-CH, en;q=0.8, fr;q=0.3")
 	if !strings.Contains(en2, `<html lang="en">`) {
 		t.Error("Accept-Language preferring English gave French")
@@ -167,7 +167,7 @@ func TestPageWithMonitoring(t *testing.T) {
 	f.restart()
 	page := string(must[[]byte](t)(f.svc.Render(f.ctx, "en")))
 	curie := componentItem(t, page, "Internet — Curie residence")
-	contains(t, "monitored Curie", curie, `<span class="badge degraded">Degraded</span>`, "<strong>99.44%</strong>", "Days with an interruption: 1", "21 Nov 2026 : 50.00%")
+	contains(t, "monitored Curie", curie, `<span class="badge degraded">Degraded</span>`, "<strong>99.44%</strong>", "Days with an interruption: 1", "21 Nov 2026: 50.00%")
 	// A check failing during maintenance is the maintenance.
 	contains(t, "VPN under maintenance", componentItem(t, page, "VPN"), `<span class="badge maintenance">Under maintenance</span>`)
 }
@@ -223,16 +223,16 @@ func TestAtomFeed(t *testing.T) {
 			t.Errorf("entry %q updated %q: %v", e.Title, e.Updated, err)
 		}
 	}
-	i, ok := byTitle["Incident : Fleming offline (Investigating)"]
+	i, ok := byTitle["Incident: Fleming offline (Investigating)"]
 	if !ok {
 		t.Fatalf("entries = %v", byTitle)
 	}
 	e := feed.Entries[i]
 	if e.ID != "urn:maillon:incident-2@status.test" || e.Link.Href != "http://status.test/status/incidents/2" ||
-		!strings.Contains(e.Content, "The Fleming switch does not answer") || !strings.Contains(e.Content, "Affects : Internet — Fleming residence") {
+		!strings.Contains(e.Content, "The Fleming switch does not answer") || !strings.Contains(e.Content, "Affects: Internet — Fleming residence") {
 		t.Fatalf("entry = %+v", e)
 	}
-	if _, ok := byTitle["Planned maintenance : Switch firmware, Curie"]; !ok {
+	if _, ok := byTitle["Planned maintenance: Switch firmware, Curie"]; !ok {
 		t.Fatalf("no maintenance entry: %v", byTitle)
 	}
 }
@@ -304,13 +304,13 @@ func TestCalendarFeed(t *testing.T) {
 		t.Fatalf("events = %v", events)
 	}
 	c := byUID["maintenance-"+id(m.ID)+"@status.test"]
-	if c == nil || c["SUMMARY"] != "Maintenance annulée : "+long || c["STATUS"] != "CANCELLED" || c["SEQUENCE"] != "1" ||
+	if c == nil || c["SUMMARY"] != "Maintenance annulée\u00a0: "+long || c["STATUS"] != "CANCELLED" || c["SEQUENCE"] != "1" ||
 		c["DTSTART"] != "2026-11-25T07:00:00+00:00" || c["DTEND"] != "2026-11-25T09:30:00+00:00" ||
 		!strings.Contains(c["DESCRIPTION"], "Ligne 1\nLigne 2, avec virgule; et point-virgule") {
 		t.Fatalf("cancelled maintenance = %v", c)
 	}
 	open := byUID["incident-2@status.test"]
-	if open == nil || open["SUMMARY"] != "Incident : Fleming offline (Recherche en cours)" || open["DTSTART"] != "2026-11-21T08:00:00+00:00" ||
+	if open == nil || open["SUMMARY"] != "Incident\u00a0: Fleming offline (Recherche en cours)" || open["DTSTART"] != "2026-11-21T08:00:00+00:00" ||
 		open["STATUS"] != "CONFIRMED" || open["URL"] != "http://status.test/status/incidents/2" {
 		t.Fatalf("open incident = %v", open)
 	}

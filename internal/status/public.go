@@ -114,6 +114,23 @@ func (s *Service) serveSubscribe(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		mailLang = l
 	}
+	// Unknown components are a bad request whatever happens next (the
+	// shortcut below skips Subscribe, which checks them too).
+	err := s.reg.Read(r.Context(), func(rd registry.Reader) error {
+		for _, id := range ids {
+			if _, err := rd.GetComponent(r.Context(), id); err != nil {
+				if isNotFound(err) {
+					return &registry.ValidationError{Field: "component", Message: "no component has id " + strconv.FormatInt(id, 10)}
+				}
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		s.fail(w, r, l, err)
+		return
+	}
 	// An address asked for moments ago gets no second mail.
 	var recent bool
 	_ = s.reg.Read(r.Context(), func(rd registry.Reader) error {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -413,6 +414,36 @@ func TestCloseAndReopenLine(t *testing.T) {
 		susp, err := f.reg.UpdateSubscription(f.ctx, f.admin, s.ID, registry.SubscriptionInput{State: ptr(registry.SubSuspended)})
 		if err != nil || addrOf(susp, registry.RoleIPv4) != addrOf(reopened, registry.RoleIPv4) {
 			t.Fatalf("suspension changed addresses: %v, %v", susp.Addresses, err)
+		}
+	})
+}
+
+// A password is never in the audit log, but that it changed is: the
+// object alone shows no difference (password_set stays true).
+func TestAuditSaysAPasswordChanged(t *testing.T) {
+	forEachEngine(t, func(f *fixture) {
+		f.pools()
+		m := f.member("Barbara")
+		s, _ := f.line(m.ID, "barbara@DEMO")
+		if _, err := f.reg.UpdateSubscription(f.ctx, f.admin, s.ID, registry.SubscriptionInput{Password: ptr("a-new-password")}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.reg.UpdateSubscription(f.ctx, f.admin, s.ID, registry.SubscriptionInput{Notes: ptr("moved to B12")}); err != nil {
+			t.Fatal(err)
+		}
+		entries, err := f.reg.Audit(f.ctx, registry.AuditFilter{Entity: "subscription", EntityID: s.ID})
+		if err != nil || len(entries) != 3 {
+			t.Fatalf("audit = %d entries, %v", len(entries), err)
+		}
+		var note, password map[string]any
+		if json.Unmarshal(entries[0].After, &note) != nil || json.Unmarshal(entries[1].After, &password) != nil {
+			t.Fatalf("audit entries: %s, %s", entries[0].After, entries[1].After)
+		}
+		if password["password_changed"] != true || strings.Contains(string(entries[1].After), "a-new-password") {
+			t.Errorf("password change audited as %s", entries[1].After)
+		}
+		if _, ok := note["password_changed"]; ok {
+			t.Errorf("note change audited as a password change: %s", entries[0].After)
 		}
 	})
 }

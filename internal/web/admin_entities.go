@@ -27,8 +27,9 @@ type uiEntity struct {
 	get        func(ctx context.Context, id int64) (any, error)
 	find       func(ctx context.Context, ref string) (int64, error)
 	create     func(ctx context.Context, a registry.Actor, in any) (int64, error)
-	update     func(ctx context.Context, a registry.Actor, id int64, in any) error
-	delete     func(ctx context.Context, a registry.Actor, id int64) error
+	// update returns what the edit did beyond the registry, or nil.
+	update func(ctx context.Context, a registry.Actor, id int64, in any) (*editReport, error)
+	delete func(ctx context.Context, a registry.Actor, id int64) error
 }
 
 // addUIEntity is called by register for every API resource.
@@ -63,11 +64,18 @@ func addUIEntity[T, I any](s *Server, res resource[T, I]) {
 	}
 	e.create = func(ctx context.Context, a registry.Actor, in any) (int64, error) {
 		obj, err := res.create(ctx, a, *in.(*I))
-		return res.id(&obj), err
+		return res.id(&obj), explainConflict(err, in)
 	}
-	e.update = func(ctx context.Context, a registry.Actor, id int64, in any) error {
-		_, err := res.update(ctx, a, id, *in.(*I))
-		return err
+	e.update = func(ctx context.Context, a registry.Actor, id int64, in any) (*editReport, error) {
+		before, err := res.find(ctx, strconv.FormatInt(id, 10))
+		if err != nil {
+			return nil, err
+		}
+		after, err := res.update(ctx, a, id, *in.(*I))
+		if err != nil || res.updated == nil {
+			return nil, explainConflict(err, in)
+		}
+		return res.updated(ctx, &before, &after), nil
 	}
 	e.delete = res.delete
 	if s.entities == nil {
@@ -421,6 +429,14 @@ func fieldIndex(t reflect.Type, key string) []int {
 // formErrors places a registry error: a validation error next to its
 // field, anything else in the summary.
 func formErrors(lang string, fields []formField, err error) []fieldError {
+	var fc *fieldConflict
+	if errors.As(err, &fc) {
+		for _, f := range fields {
+			if f.Name == fc.field {
+				return []fieldError{{Field: f.Name, Label: f.Label, Message: translate(lang, "form.taken", fc.value)}}
+			}
+		}
+	}
 	var ve *registry.ValidationError
 	if errors.As(err, &ve) {
 		for _, f := range fields {
@@ -674,11 +690,12 @@ func (s *Server) entitySave(w http.ResponseWriter, r *http.Request, e *uiEntity,
 	fields := s.inputFields(e, lang, values, multi, creating)
 	in, errs := s.readForm(r.Context(), e, fields, r.PostForm, creating)
 	var err error
+	var report *editReport
 	if len(errs) == 0 {
 		if creating {
 			id, err = e.create(r.Context(), sess.Actor(), in)
 		} else {
-			err = e.update(r.Context(), sess.Actor(), id, in)
+			report, err = e.update(r.Context(), sess.Actor(), id, in)
 		}
 		if err != nil {
 			if !errors.Is(err, registry.ErrInvalid) && !isConflict(err) {
@@ -704,9 +721,12 @@ func (s *Server) entitySave(w http.ResponseWriter, r *http.Request, e *uiEntity,
 		s.renderStatus(w, r, status, "admin_form.html", d)
 		return
 	}
-	if creating {
+	switch {
+	case creating:
 		s.setFlash(w, r, "form.created")
-	} else {
+	case report != nil:
+		s.setFlash(w, r, report.flash, report.counts...)
+	default:
 		s.setFlash(w, r, "form.saved")
 	}
 	http.Redirect(w, r, "/admin/"+e.path+"/"+strconv.FormatInt(id, 10), http.StatusSeeOther)

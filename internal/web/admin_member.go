@@ -165,7 +165,10 @@ func (s *Server) adminSubscription(w http.ResponseWriter, r *http.Request) {
 	l := d.Line
 	l.Addresses = nil
 	d.Props = props(s.lang(r), l)
-	if d.Sessions, d.Usage, err = s.traffic(ctx, accounting.SessionFilter{SubscriptionID: id, Limit: 20},
+	// Open sessions only, like the member page and "session list --open":
+	// the table is where an admin checks that a suspended line's sessions
+	// really ended; ended ones are in "maillon session list".
+	if d.Sessions, d.Usage, err = s.traffic(ctx, accounting.SessionFilter{SubscriptionID: id, OpenOnly: true, Limit: 20},
 		accounting.UsageFilter{SubscriptionID: id}, map[int64]string{id: d.Line.Login}); err != nil {
 		s.renderFailure(w, r, err)
 		return
@@ -185,19 +188,29 @@ func (s *Server) adminSubscription(w http.ResponseWriter, r *http.Request) {
 }
 
 // setLineState suspends or resumes a line. Suspension goes through the
-// registry like any edit; the RADIUS service hears the change event and
-// sends a Disconnect-Request for each open session (app/radius.go).
+// registry like any edit, then the open sessions are disconnected and the
+// flash tells what each NAS answered (lineUpdated).
 func (s *Server) setLineState(state registry.SubscriptionState, flash string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, ok := s.pathID(w, r)
 		if !ok {
 			return
 		}
-		if _, err := s.opt.Registry.UpdateSubscription(r.Context(), sessionFrom(r).Actor(), id, registry.SubscriptionInput{State: &state}); err != nil {
+		before, err := s.opt.Registry.FindSubscription(r.Context(), strconv.FormatInt(id, 10))
+		if err != nil {
 			s.renderFailure(w, r, err)
 			return
 		}
-		s.setFlash(w, r, flash)
+		after, err := s.opt.Registry.UpdateSubscription(r.Context(), sessionFrom(r).Actor(), id, registry.SubscriptionInput{State: &state})
+		if err != nil {
+			s.renderFailure(w, r, err)
+			return
+		}
+		if rep := s.lineUpdated(r.Context(), &before, &after); rep != nil {
+			s.setFlash(w, r, rep.flash, rep.counts...)
+		} else {
+			s.setFlash(w, r, flash)
+		}
 		http.Redirect(w, r, "/admin/subscriptions/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
 	}
 }

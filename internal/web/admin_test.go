@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -9,8 +10,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"maillon/internal/accounting"
 	"maillon/internal/registry"
+	"maillon/internal/web"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -182,6 +186,70 @@ func TestFormValidation(t *testing.T) {
 	}
 }
 
+// A value already taken is a conflict on a field: the API names the field
+// and the value, the form shows it next to the field.
+func TestConflictNamesTheField(t *testing.T) {
+	e := newUIEnv(t)
+	ada := e.addAdmin("Ada", registry.RoleAdmin)
+	e.isp()
+	token, _, err := e.reg.CreateToken(context.Background(), registry.Actor{Name: "test"}, ada.ID, "test", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/members", strings.NewReader(`{"name": "Grace", "email": "grace@example.org"}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct{ Error, Field string }
+	json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict || body.Field != "email" || !strings.Contains(body.Error, `email "grace@example.org" is already taken`) {
+		t.Fatalf("duplicate email through the API: %d %+v", resp.StatusCode, body)
+	}
+	b := e.browser()
+	b.mustLogin("Ada")
+	b.get("/admin/members/new")
+	r := b.post("/admin/members", url.Values{"name": {"Grace"}, "email": {"grace@example.org"}, "periods": {"2026-01-01:"}})
+	fieldErr := regexp.MustCompile(`(?s)id="f-email"[^>]*aria-invalid="true".*?<p class="field-error" id="e-email"><strong>Error:</strong> &#34;grace@example.org&#34; is already taken.</p>`)
+	if r.status != http.StatusConflict || !fieldErr.MatchString(r.body) {
+		t.Fatalf("duplicate email in the form: %d\n%s", r.status, r.body)
+	}
+}
+
+// An API call without a token is told a token is required, not that the
+// token it never sent is invalid.
+func TestAPIWithoutTokenSaysOneIsRequired(t *testing.T) {
+	e := newUIEnv(t)
+	for _, auth := range []string{"", "Basic Zm9vOmJhcg=="} {
+		req, _ := http.NewRequest("GET", e.srv.URL+"/api/v1/members", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct{ Error string }
+		json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body.Error, "an API token is required") {
+			t.Errorf("Authorization %q: %d %q", auth, resp.StatusCode, body.Error)
+		}
+	}
+	req, _ := http.NewRequest("GET", e.srv.URL+"/api/v1/members", nil)
+	req.Header.Set("Authorization", "Bearer mln_wrong")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("wrong token: %d", resp.StatusCode)
+	}
+}
+
 func countMembers(e *uiEnv) (int64, error) {
 	var n int64
 	err := e.reg.Read(context.Background(), func(r registry.Reader) error {
@@ -251,6 +319,89 @@ func TestSuspendAndResume(t *testing.T) {
 	entries, _ := e.reg.Audit(context.Background(), registry.AuditFilter{Entity: "subscription", EntityID: sub.ID})
 	if len(entries) < 2 || entries[0].Actor != "admin:Ada" {
 		t.Fatalf("suspend and resume not audited as the admin: %+v", entries)
+	}
+}
+
+// A line's "Live sessions" are its open ones, as on the member page, with
+// download and upload in the subscriber's terms, like the CLI's DOWN/UP.
+func TestLinePageShowsOpenSessionsOnly(t *testing.T) {
+	e := newUIEnv(t)
+	m, sub := e.isp()
+	e.addAdmin("Ada", registry.RoleTechnicalOfficer)
+	at := e.clock.Now().Add(-time.Hour)
+	rec := func(nas, session string, status accounting.Status, at time.Time, in, out uint64) accounting.Record {
+		return accounting.Record{NAS: nas, Status: status, SessionID: session, Login: sub.Login, SubscriptionID: sub.ID, MemberID: m.ID,
+			InputOctets: in, OutputOctets: out, Interim: 60, EventTime: at}
+	}
+	if err := e.app.Store().WriteAccounting(context.Background(), []accounting.Record{
+		rec("bras-ended", "s1", accounting.Start, at, 0, 0),
+		rec("bras-ended", "s1", accounting.Stop, at.Add(time.Minute), 1000, 2000),
+		rec("bras-open", "s2", accounting.Start, at.Add(2*time.Minute), 0, 0),
+		rec("bras-open", "s2", accounting.Interim, at.Add(3*time.Minute), 3000, 4_000_000),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	b.mustLogin("Ada")
+	r := b.get("/admin/subscriptions/" + strconv.FormatInt(sub.ID, 10))
+	if !strings.Contains(r.body, "bras-open") || strings.Contains(r.body, "bras-ended") {
+		t.Fatalf("live sessions are not the open ones:\n%s", r.body)
+	}
+	// Download (what the NAS sent) comes first, then upload.
+	row := regexp.MustCompile(`<td>bras-open</td>.*<td class="num">([^<]*)</td><td class="num">([^<]*)</td></tr>`).FindStringSubmatch(r.body)
+	if !strings.Contains(r.body, ">Download</th>") || !strings.Contains(r.body, ">Upload</th>") || row == nil || row[1] != "4.0 MB" || row[2] != "3.0 kB" {
+		t.Fatalf("session columns: %q\n%s", row, r.body)
+	}
+}
+
+// Suspending a line, by its button, its edit form or the API, reports
+// what each open session's NAS answered to the Disconnect-Request: a
+// suspension whose sessions stay open must not look like a success.
+func TestSuspendReportsTheDisconnects(t *testing.T) {
+	var asked []string
+	e := newUIEnvOptions(t, nil, func(o *web.Options) {
+		o.Disconnect = func(_ context.Context, sub registry.Subscription) ([]registry.Disconnect, error) {
+			asked = append(asked, sub.Login+" "+string(sub.State))
+			return []registry.Disconnect{
+				{NAS: "bras1", SessionID: "s1", Login: sub.Login, Result: "ack"},
+				{NAS: "bras2", SessionID: "s2", Login: sub.Login, Result: "timeout"},
+				{NAS: "bras2", SessionID: "s3", Login: sub.Login, Result: "nak (Error-Cause 503)"},
+			}, nil
+		}
+	})
+	m, sub := e.isp()
+	e.addAdmin("Ada", registry.RoleTechnicalOfficer)
+	b := e.browser()
+	b.mustLogin("Ada")
+	line := "/admin/subscriptions/" + strconv.FormatInt(sub.ID, 10)
+	b.get(line)
+	if r := b.post(line+"/suspend", nil); r.status != http.StatusSeeOther {
+		t.Fatalf("suspend: %d", r.status)
+	}
+	want := "RADIUS Disconnect of its 3 open sessions: 1 ACK (ended), 1 NAK (refused by the NAS), 1 timeout (no answer), 0 not sent."
+	if r := b.get(line); !strings.Contains(r.body, want) {
+		t.Fatalf("line page after suspend lacks %q:\n%s", want, r.body)
+	}
+	// The flash is shown once.
+	if r := b.get(line); strings.Contains(r.body, want) {
+		t.Fatal("the flash stays after it was shown")
+	}
+	// Resuming disconnects nothing.
+	b.post(line+"/resume", nil)
+	if len(asked) != 1 || asked[0] != "grace@ISP suspended" {
+		t.Fatalf("disconnects asked: %q", asked)
+	}
+	// The edit form closing the line reports them too.
+	b.get(line + "/edit")
+	form := url.Values{"member_id": {strconv.FormatInt(m.ID, 10)}, "kind": {"ppp"}, "login": {"grace@ISP"}, "state": {"closed"}}
+	if r := b.post(line, form); r.status != http.StatusSeeOther {
+		t.Fatalf("edit: %d %s", r.status, r.body)
+	}
+	if r := b.get(line); !strings.Contains(r.body, want) {
+		t.Fatalf("line page after closing it lacks %q:\n%s", want, r.body)
+	}
+	if len(asked) != 2 || asked[1] != "grace@ISP closed" {
+		t.Fatalf("disconnects asked: %q", asked)
 	}
 }
 

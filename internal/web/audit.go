@@ -1,9 +1,12 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
+	"strings"
 
 	"maillon/internal/registry"
 )
@@ -15,6 +18,11 @@ func (s *Server) auditRoutes() {
 			id, err := queryID(q, "entity_id")
 			if err != nil {
 				s.fail(w, r, err)
+				return
+			}
+			// An entity nothing is recorded under is a typo, not "no change".
+			if e := q.Get("entity"); e != "" && !slices.Contains(registry.AuditEntities(), e) {
+				s.fail(w, r, fmt.Errorf("entity=%q is not one of %s: %w", e, strings.Join(registry.AuditEntities(), ", "), errBadRequest))
 				return
 			}
 			limit, _ := strconv.Atoi(q.Get("limit"))

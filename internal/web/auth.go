@@ -91,6 +91,17 @@ func callerOf(r *http.Request) caller { return r.Context().Value(callerKey).(cal
 
 // authenticate admits local socket users (root or the daemon's own user)
 // and HTTP clients with a valid bearer token.
+// errNoToken answers a request that carries no token: "invalid or expired"
+// would send its author looking for a fault in a token they never sent.
+var errNoToken error = &noTokenError{}
+
+type noTokenError struct{}
+
+func (*noTokenError) Error() string {
+	return `an API token is required: send "Authorization: Bearer TOKEN"`
+}
+func (*noTokenError) Unwrap() error { return registry.ErrUnauthenticated }
+
 func (s *Server) authenticate(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var c caller
@@ -104,7 +115,7 @@ func (s *Server) authenticate(next http.HandlerFunc) http.HandlerFunc {
 			token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok || token == "" {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="maillon"`)
-				s.fail(w, r, registry.ErrUnauthenticated)
+				s.fail(w, r, errNoToken)
 				return
 			}
 			admin, err := s.opt.Registry.Authenticate(r.Context(), strings.TrimSpace(token))

@@ -10,6 +10,8 @@ import (
 type ServedZone struct {
 	Origin string `json:"origin"`
 	Serial uint32 `json:"serial"`
+	// TTL is what records without a TTL of their own are served with.
+	TTL uint32 `json:"ttl"`
 }
 
 // PushDiff is what would change on one external primary for one zone.

@@ -27,6 +27,10 @@ type resource[T, I any] struct {
 	queries   []string
 	// present completes an object before it is sent (computed fields).
 	present func(*T)
+	// updated acts on what an edit changed beyond the registry (a line
+	// taken out of service is disconnected) and returns what to answer
+	// instead of the object, or nil.
+	updated func(ctx context.Context, before, after *T) *editReport
 }
 
 func (res *resource[T, I]) show(obj *T) *T {
@@ -85,7 +89,7 @@ func register[T, I any](s *Server, res resource[T, I]) {
 		}
 		obj, err := res.create(r.Context(), callerOf(r).actor, in)
 		if err != nil {
-			s.fail(w, r, err)
+			s.fail(w, r, explainConflict(err, in))
 			return
 		}
 		w.Header().Set("Location", base+"/"+strconv.FormatInt(res.id(&obj), 10))
@@ -114,10 +118,17 @@ func register[T, I any](s *Server, res resource[T, I]) {
 			s.fail(w, r, err)
 			return
 		}
+		before := obj
 		obj, err = res.update(r.Context(), callerOf(r).actor, res.id(&obj), in)
 		if err != nil {
-			s.fail(w, r, err)
+			s.fail(w, r, explainConflict(err, in))
 			return
+		}
+		if res.updated != nil {
+			if rep := res.updated(r.Context(), &before, res.show(&obj)); rep != nil {
+				writeJSON(w, http.StatusOK, rep.body)
+				return
+			}
 		}
 		writeJSON(w, http.StatusOK, res.show(&obj))
 	})

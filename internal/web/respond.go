@@ -31,9 +31,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // and answered without detail, since they may carry internals.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ve *registry.ValidationError
+	var fc *fieldConflict
 	switch {
 	case errors.As(err, &ve):
 		writeJSON(w, http.StatusBadRequest, apiError{Error: ve.Error(), Field: ve.Field})
+	case errors.As(err, &fc):
+		writeJSON(w, http.StatusConflict, apiError{Error: fc.Error(), Field: fc.field})
 	case errors.Is(err, errBadRequest), errors.Is(err, registry.ErrInvalid):
 		writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
 	case errors.Is(err, registry.ErrNotFound):
@@ -94,7 +97,7 @@ func createFrom[I, T any](s *Server, create func(context.Context, registry.Actor
 		}
 		obj, err := create(r.Context(), callerOf(r).actor, in)
 		if err != nil {
-			s.fail(w, r, err)
+			s.fail(w, r, explainConflict(err, in))
 			return
 		}
 		if location != nil {

@@ -78,6 +78,7 @@ func (s *Server) routes() {
 		},
 		find: reg.FindSubscription, id: func(x *registry.Subscription) int64 { return x.ID },
 		create: reg.CreateSubscription, update: reg.UpdateSubscription, delete: reg.DeleteSubscription,
+		updated: s.lineUpdated,
 	})
 	register(s, resource[registry.Prefix, registry.PrefixInput]{
 		path: "prefixes", name: "prefix", refHelp: "id or CIDR",

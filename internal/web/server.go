@@ -104,6 +104,10 @@ type Options struct {
 	// MemberNotices lists the maintenance and incidents that affect a
 	// member, for their page; nil leaves that section out.
 	MemberNotices MemberNotices
+	// Disconnect sends a RADIUS Disconnect-Request for each open session
+	// of a line an edit took out of service, and returns the NASes'
+	// answers; nil sends nothing.
+	Disconnect func(ctx context.Context, sub registry.Subscription) ([]registry.Disconnect, error)
 	// Health reports whether the daemon can serve (database reachable).
 	Health  func(ctx context.Context) error
 	Metrics *prometheus.Registry

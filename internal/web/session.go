@@ -374,16 +374,33 @@ func (s *Server) trusted(a netip.Addr) bool {
 	return false
 }
 
-// setFlash shows a message on the next page rendered (after a redirect).
-func (s *Server) setFlash(w http.ResponseWriter, r *http.Request, key string) {
-	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: key, Path: "/", HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteLaxMode, MaxAge: 60})
+// setFlash shows a message on the next page rendered (after a redirect):
+// a catalog key and the numbers its message takes, in a cookie as
+// "key:1:2" (only numbers, so a forged cookie cannot inject text).
+func (s *Server) setFlash(w http.ResponseWriter, r *http.Request, key string, counts ...int) {
+	v := key
+	for _, n := range counts {
+		v += ":" + strconv.Itoa(n)
+	}
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: v, Path: "/", HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteLaxMode, MaxAge: 60})
 }
 
+// takeFlash returns the flash message set by the previous response,
+// translated, and forgets it.
 func (s *Server) takeFlash(w http.ResponseWriter, r *http.Request) string {
 	c, err := r.Cookie(flashCookie)
 	if err != nil || c.Value == "" {
 		return ""
 	}
 	s.clearCookie(w, r, flashCookie)
-	return c.Value
+	parts := strings.Split(c.Value, ":")
+	var args []any
+	for _, p := range parts[1:] {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return ""
+		}
+		args = append(args, n)
+	}
+	return translate(s.lang(r), parts[0], args...)
 }

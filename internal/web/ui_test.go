@@ -79,6 +79,12 @@ func newUIEnv(t *testing.T) *uiEnv { return newUIEnvWith(t, nil) }
 // address the interface will be served at.
 func newUIEnvWith(t *testing.T, configure func(base string, w *config.Web)) *uiEnv {
 	t.Helper()
+	return newUIEnvOptions(t, configure, nil)
+}
+
+// newUIEnvOptions also lets a test complete the server's options.
+func newUIEnvOptions(t *testing.T, configure func(base string, w *config.Web), options func(*web.Options)) *uiEnv {
+	t.Helper()
 	dir := t.TempDir()
 	cfg := app.LoopbackConfig(dir, filepath.Join(dir, "maillon.db"))
 	cfg.DNS.Listen = ""
@@ -89,9 +95,13 @@ func newUIEnvWith(t *testing.T, configure func(base string, w *config.Web)) *uiE
 		configure("http://"+srv.Listener.Addr().String(), &cfg.Web)
 	}
 	logs := &logBuffer{}
-	srv.Config.Handler = web.New(web.Options{Registry: a.Registry(), Accounting: a.Store(), Web: &cfg.Web, Now: c.Now,
+	opt := web.Options{Registry: a.Registry(), Accounting: a.Store(), Web: &cfg.Web, Now: c.Now,
 		Status: statusAdmin{a.Registry()}, Journal: a.Registry(),
-		Logger: slog.New(slog.NewTextHandler(io.MultiWriter(testWriter{t}, logs), &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		Logger: slog.New(slog.NewTextHandler(io.MultiWriter(testWriter{t}, logs), &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	if options != nil {
+		options(&opt)
+	}
+	srv.Config.Handler = web.New(opt)
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &uiEnv{t: t, app: a, reg: a.Registry(), clock: c, srv: srv, logs: logs}
