@@ -30,6 +30,21 @@ func (e *ValidationError) Error() string {
 
 func (e *ValidationError) Unwrap() error { return ErrInvalid }
 
+// ConflictError is a value that another record holds where the database
+// keeps values unique.
+type ConflictError struct {
+	// Field is the input's field (its JSON name) that holds the value, or
+	// "" when no single field does (a pair of columns, a token's hash).
+	Field string
+	// What names it in words an admin reads: "email", "port name on this
+	// switch".
+	What string
+}
+
+func (e *ConflictError) Error() string { return e.What + " is already taken" }
+
+func (e *ConflictError) Unwrap() error { return ErrConflict }
+
 func invalid(field, format string, args ...any) error {
 	return &ValidationError{Field: field, Message: fmt.Sprintf(format, args...)}
 }

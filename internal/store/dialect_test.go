@@ -49,7 +49,7 @@ func TestUniqueIndexesNamed(t *testing.T) {
 				}
 				seen++
 				for _, reported := range []string{name, cols} {
-					if what := uniqueWhat(reported); what == reported || what == "" {
+					if what := uniqueConflict(reported).What; what == reported || what == "" {
 						t.Errorf("%s: a conflict on %s (reported as %q) names no field: add it to uniqueIndexes", file, name, reported)
 					}
 				}

@@ -539,10 +539,10 @@ func TestSitesHostsPortsCPE(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.reg.CreatePort(f.ctx, f.admin, registry.PortInput{HostID: &sw.ID, Name: ptr("1/1/13")}); !errors.Is(err, registry.ErrConflict) || err.Error() != "create port: port name on this switch is already taken: conflict" {
+		if _, err := f.reg.CreatePort(f.ctx, f.admin, registry.PortInput{HostID: &sw.ID, Name: ptr("1/1/13")}); !errors.Is(err, registry.ErrConflict) || err.Error() != "create port: port name on this switch is already taken" {
 			t.Fatalf("duplicate port = %v", err)
 		}
-		if _, err := f.reg.CreateHost(f.ctx, f.admin, registry.HostInput{Name: ptr("SW-Fleming-1")}); !errors.Is(err, registry.ErrConflict) || err.Error() != "create host: name is already taken: conflict" {
+		if _, err := f.reg.CreateHost(f.ctx, f.admin, registry.HostInput{Name: ptr("SW-Fleming-1")}); !errors.Is(err, registry.ErrConflict) || err.Error() != "create host: name is already taken" {
 			t.Fatalf("duplicate host = %v", err)
 		}
 		if err := f.reg.DeleteSite(f.ctx, f.admin, site.ID); !errors.Is(err, registry.ErrInUse) {
