@@ -85,13 +85,18 @@ func paced(ctx context.Context, dst netip.AddrPort, secret []byte, users, rate, 
 				res.late.Add(1)
 			}
 		}
+		// A few replies per socket, then back to the sends: after the
+		// server was stalled its replies come in hundreds, and reading
+		// them all at once made the next requests late, in a burst that
+		// the server then had to queue. Replies left in the socket keep
+		// their kernel stamps.
 		for _, s := range socks {
-			rd.drain(s, res)
+			rd.drain(s, res, 4)
 		}
 	}
 	for last := time.Now().Add(timeout); time.Now().Before(last); time.Sleep(time.Millisecond) {
 		for _, s := range socks {
-			rd.drain(s, res)
+			rd.drain(s, res, -1)
 		}
 	}
 	for _, s := range socks {
@@ -136,8 +141,9 @@ type replyReader struct {
 	sum    [16]byte
 }
 
-func (r *replyReader) drain(s *pacedSock, res *result) {
-	for {
+// drain takes in at most limit replies from s (all of them when limit < 0).
+func (r *replyReader) drain(s *pacedSock, res *result, limit int) {
+	for ; limit != 0; limit-- {
 		n, oobn, ok := recvNow(s.fd, r.buf, r.oob)
 		if !ok {
 			return
