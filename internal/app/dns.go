@@ -196,7 +196,17 @@ func checkRecord(origin, name, typ string, ttl int, data string) error {
 		}
 		return fmt.Errorf("%s record %q is empty", typ, data)
 	}
-	// The parser takes any hexadecimal string, or none, as a fingerprint.
+	// The parser takes any hexadecimal string, or none, as a fingerprint
+	// or a certificate association.
+	if t, ok := rr.(*mdns.TLSA); ok {
+		if t.Usage > 3 || t.Selector > 1 || t.MatchingType > 2 {
+			return fmt.Errorf("TLSA %d %d %d: usage is 0 to 3, selector 0 or 1, matching type 0 to 2 (RFC 6698)", t.Usage, t.Selector, t.MatchingType)
+		}
+		want := map[uint8]int{1: 64, 2: 128}[t.MatchingType]
+		if _, err := hex.DecodeString(t.Certificate); err != nil || t.Certificate == "" || want > 0 && len(t.Certificate) != want {
+			return fmt.Errorf("TLSA certificate data %q is not hexadecimal of the matching type's length (SHA-256: 64 digits, SHA-512: 128)", t.Certificate)
+		}
+	}
 	if fp, ok := rr.(*mdns.SSHFP); ok {
 		want := map[uint8]int{1: 40, 2: 64}[fp.Type]
 		if want == 0 {

@@ -3,7 +3,20 @@ package app
 import (
 	"strings"
 	"testing"
+
+	"maillon/internal/dns"
+	"maillon/internal/registry"
 )
+
+// Every type the registry takes is one the DNS server serves: a record
+// accepted and then dropped from its zone would be a silent loss.
+func TestRecordTypesAreServed(t *testing.T) {
+	for _, typ := range registry.RecordTypes {
+		if !dns.Serves(typ) {
+			t.Errorf("the registry takes %s records, the DNS server does not serve them", typ)
+		}
+	}
+}
 
 // Record data of each managed type is checked, with a message about the
 // data.
@@ -13,6 +26,7 @@ func TestCheckRecordData(t *testing.T) {
 		{"MX", "10 mail"}, {"TXT", `"v=spf1 -all"`}, {"SRV", "10 5 5060 sip"}, {"CAA", `0 issue "letsencrypt.org"`},
 		{"SSHFP", "4 2 " + strings.Repeat("ab", 32)}, {"SSHFP", "1 1 " + strings.Repeat("0f", 20)},
 		{"NS", "ns1.example.org."}, {"PTR", "host.example.org."},
+		{"TLSA", "3 1 1 " + strings.Repeat("c0", 32)}, {"TLSA", "2 0 2 " + strings.Repeat("c0", 64)},
 	}
 	for _, c := range good {
 		if err := checkRecord("example.net.", "x", c[0], 0, c[1]); err != nil {
@@ -36,6 +50,9 @@ func TestCheckRecordData(t *testing.T) {
 		{"SSHFP", "4 2 " + strings.Repeat("ab", 20), "is not 64 hexadecimal digits"},
 		{"SSHFP", "4 3 " + strings.Repeat("ab", 32), "fingerprint type 3"},
 		{"SSHFP", "9 2 " + strings.Repeat("ab", 32), "algorithm 9"},
+		{"TLSA", "3 1 1 " + strings.Repeat("c0", 20), "is not hexadecimal of the matching type's length"},
+		{"TLSA", "3 1 1 zz", "is not hexadecimal"},
+		{"TLSA", "4 1 1 " + strings.Repeat("c0", 32), "usage is 0 to 3"},
 		{"NS", "ns1 extra", "garbage after rdata"},
 		{"PTR", "x y", "garbage after rdata"},
 	}

@@ -359,7 +359,13 @@ func (b *builder) zoneFor(name string) *zoneBuild {
 var allowedTypes = map[uint16]bool{
 	mdns.TypeSOA: true, mdns.TypeNS: true, mdns.TypeA: true, mdns.TypeAAAA: true,
 	mdns.TypeCNAME: true, mdns.TypeMX: true, mdns.TypeTXT: true, mdns.TypeSRV: true,
-	mdns.TypeCAA: true, mdns.TypeSSHFP: true, mdns.TypePTR: true, mdns.TypeDS: true,
+	mdns.TypeCAA: true, mdns.TypeSSHFP: true, mdns.TypeTLSA: true, mdns.TypePTR: true, mdns.TypeDS: true,
+}
+
+// Serves reports whether hand-managed records of this type are served.
+func Serves(typ string) bool {
+	t, ok := mdns.StringToType[strings.ToUpper(strings.TrimSpace(typ))]
+	return ok && allowedTypes[t]
 }
 
 // recordItems parses a hand-managed record; an SOA updates its zone's SOA.
@@ -389,10 +395,10 @@ func (b *builder) recordItems(r Record) ([]placed, error) {
 	} else if !below(name, zb.origin) {
 		return nil, fmt.Errorf("outside zone %s", zb.origin)
 	}
-	t, ok := mdns.StringToType[strings.ToUpper(strings.TrimSpace(r.Type))]
-	if !ok || !allowedTypes[t] {
+	if !Serves(r.Type) {
 		return nil, fmt.Errorf("unsupported type %q", r.Type)
 	}
+	t := mdns.StringToType[strings.ToUpper(strings.TrimSpace(r.Type))]
 	ttl := orDefault(r.TTL, zb.cfg.TTL)
 	// The zone parser resolves relative names in the data against $ORIGIN.
 	text := fmt.Sprintf("$ORIGIN %s\n%s %d IN %s %s", zb.origin, name, ttl, mdns.TypeToString[t], r.Data)

@@ -50,6 +50,7 @@ func testSource() Source {
 			{Zone: "example.org", Name: "@", Type: "CAA", Data: `0 issue "letsencrypt.org"`},
 			{Zone: "example.org", Name: "@", Type: "TXT", Data: `"v=spf1 mx -all"`},
 			{Zone: "example.org", Name: "host", Type: "SSHFP", Data: "4 2 123456789abcdef67890123456789abcdef67890123456789abcdef123456789"},
+			{Zone: "example.org", Name: "_25._tcp.mail", Type: "TLSA", Data: "3 1 1 0c72ac70b745ac19998811b131d662c9ac69dbdbe7cb23e5b514b56664c5d3d6"},
 			{Zone: "example.org", Name: "sub", Type: "NS", Data: "ns.sub"},
 			{Zone: "example.org", Name: "ns.sub", Type: "A", Data: "192.0.2.54"},
 			{Name: "big.example.org.", Type: "TXT", Data: bigTXT()},

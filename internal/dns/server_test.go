@@ -46,6 +46,7 @@ func TestQueries(t *testing.T) {
 		{"example.org", mdns.TypeMX, want{aa: true, answer: []string{"MX 10 mail.example.org."}, extra: "mail.example.org. 3600 IN AAAA 2001:db8::25"}},
 		{"example.org", mdns.TypeCAA, want{aa: true, answer: []string{`CAA 0 issue "letsencrypt.org"`}}},
 		{"host.example.org", mdns.TypeSSHFP, want{aa: true, answer: []string{"SSHFP 4 2"}}},
+		{"_25._tcp.mail.example.org", mdns.TypeTLSA, want{aa: true, answer: []string{"TLSA 3 1 1 0c72ac70b745ac19998811b131d662c9ac69dbdbe7cb23e5b514b56664c5d3d6"}}},
 		{"_sip._udp.example.org", mdns.TypeSRV, want{aa: true, answer: []string{"SRV 10 5 5060 mail.example.org."}, extra: "mail.example.org."}},
 		// NXDOMAIN and NODATA both carry the SOA, with the negative TTL.
 		{"nope.example.org", mdns.TypeA, want{rcode: mdns.RcodeNameError, aa: true, ns: "example.org. 300 IN SOA"}},

@@ -123,7 +123,7 @@ type Record struct {
 	Zone string
 	// Name is relative to Zone ("www", "@") or fully qualified ("www.example.org.").
 	Name string
-	// Type is the record type: SOA NS A AAAA CNAME MX TXT SRV CAA SSHFP PTR.
+	// Type is the record type: SOA NS A AAAA CNAME MX TXT SRV CAA SSHFP TLSA PTR.
 	Type string
 	// TTL in seconds; zero uses the zone's default TTL.
 	TTL uint32

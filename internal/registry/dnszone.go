@@ -63,7 +63,7 @@ func (z *Zone) validate() error {
 }
 
 // RecordTypes are the record types managed by hand.
-var RecordTypes = []string{"A", "AAAA", "CNAME", "MX", "TXT", "SRV", "CAA", "SSHFP", "NS", "PTR"}
+var RecordTypes = []string{"A", "AAAA", "CNAME", "MX", "TXT", "SRV", "CAA", "SSHFP", "TLSA", "NS", "PTR"}
 
 // Record is a hand-managed DNS record of a zone.
 type Record struct {

@@ -118,7 +118,7 @@ var choices = map[string][]string{
 	"sites.kind":                     {string(registry.SiteResidence), string(registry.SiteDatacenter), string(registry.SitePOP), string(registry.SiteOther)},
 	"cpes.state":                     {string(registry.CPEInStock), string(registry.CPELent), string(registry.CPESold), string(registry.CPEReturned), string(registry.CPEBroken)},
 	"admins.roles":                   {string(registry.RoleAdmin), string(registry.RoleTechnicalOfficer), string(registry.RoleReadOnly)},
-	"records.type":                   {"A", "AAAA", "CNAME", "MX", "TXT", "SRV", "NS", "PTR", "CAA", "SSHFP", "TLSA"},
+	"records.type":                   registry.RecordTypes,
 	"subscriptions.reply_attributes": nil,
 }
 
