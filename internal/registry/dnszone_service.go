@@ -32,7 +32,7 @@ func (s *Service) records() entity[Record, RecordInput] {
 			if err := r.validate(); err != nil {
 				return err
 			}
-			z, err := c.tx.GetZone(c.ctx, r.ZoneID)
+			z, err := c.tx.LockZone(c.ctx, r.ZoneID)
 			if err != nil {
 				return exists("zone_id", err)
 			}

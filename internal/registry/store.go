@@ -151,6 +151,10 @@ type Tx interface {
 	InsertZone(ctx context.Context, z *Zone) error
 	UpdateZone(ctx context.Context, z *Zone) error
 	DeleteZone(ctx context.Context, id int64) error
+	// LockZone takes a zone's lock, so that two writers checking a name
+	// against the zone's other records (a CNAME stands alone) see each
+	// other's records.
+	LockZone(ctx context.Context, id int64) (Zone, error)
 	InsertRecord(ctx context.Context, r *Record) error
 	UpdateRecord(ctx context.Context, r *Record) error
 	DeleteRecord(ctx context.Context, id int64) error

@@ -24,6 +24,11 @@ func (t *txn) GetZone(ctx context.Context, id int64) (registry.Zone, error) {
 	return one(rows, err, scanZone, "zone", id)
 }
 
+func (t *txn) LockZone(ctx context.Context, id int64) (registry.Zone, error) {
+	rows, err := t.query(ctx, "SELECT "+zoneCols+" FROM zones WHERE id = ?"+t.d.forUpdate, id)
+	return one(rows, err, scanZone, "zone", id)
+}
+
 func (t *txn) ListZones(ctx context.Context) ([]registry.Zone, error) {
 	rows, err := t.query(ctx, "SELECT "+zoneCols+" FROM zones ORDER BY origin")
 	return all(rows, err, scanZone)

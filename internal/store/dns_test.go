@@ -3,7 +3,9 @@ package store_test
 import (
 	"errors"
 	"net/netip"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"maillon/internal/registry"
@@ -137,5 +139,36 @@ func TestDNSNamesValidated(t *testing.T) {
 		}
 		_, err = f.reg.SetReverseName(f.ctx, f.admin, addrOf(s, registry.RoleIPv4).Addr(), "bad name")
 		fieldErr(t, "reverse name 'bad name'", err, "reverse_name", `label "bad name" holds a space`)
+	})
+}
+
+// A CNAME stands alone at its name (RFC 1034 §3.6.2): two admins adding a
+// CNAME and an A record of the same name at the same moment must not both
+// succeed. On PostgreSQL each checks the zone's records in its own
+// transaction; the zone's lock makes the second wait for the first.
+func TestConcurrentCNAMEConflict(t *testing.T) {
+	forEachEngine(t, func(f *fixture) {
+		z, err := f.reg.CreateZone(f.ctx, f.admin, registry.ZoneInput{Origin: ptr("race.example.")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 20 {
+			name := "n" + strconv.Itoa(i)
+			var wg sync.WaitGroup
+			errs := make([]error, 2)
+			for j, rec := range []registry.RecordInput{
+				{ZoneID: &z.ID, Name: &name, Type: ptr("CNAME"), Data: ptr("elsewhere.example.")},
+				{ZoneID: &z.ID, Name: &name, Type: ptr("A"), Data: ptr("192.0.2.1")},
+			} {
+				wg.Go(func() { _, errs[j] = f.reg.CreateRecord(f.ctx, f.admin, rec) })
+			}
+			wg.Wait()
+			if errs[0] == nil && errs[1] == nil {
+				t.Fatalf("%s: a CNAME and an A record were both added", name)
+			}
+			if errs[0] != nil && errs[1] != nil {
+				t.Fatalf("%s: both refused: %v; %v", name, errs[0], errs[1])
+			}
+		}
 	})
 }
