@@ -289,7 +289,7 @@ func TestRecordShowsTheTTLItIsServedWith(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "ttl:  default (300)\n") {
 		t.Errorf("record add: status %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	if r := api.run("record", "list"); r.code != 0 || !strings.Contains(r.stdout, "default (300)") {
+	if r := api.run("record", "list"); r.code != 0 || !strings.Contains(r.stdout, "default (300)") || !strings.Contains(r.stdout, "7   example.net.  shop") {
 		t.Errorf("record list: status %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	// Without DNS (no /api/v1/dns/zones), the zone's default, unnamed.
@@ -525,6 +525,7 @@ func TestListTables(t *testing.T) {
 			{"id": 1, "name": "pve1", "role": "server", "site_id": 2, "address": "192.0.2.5", "cpus": 16, "ram_mb": 65536, "provider": "Hetzner", "monthly_cost": "54.90"},
 			{"id": 2, "name": "sw1", "role": "switch", "monthly_cost": "0.00"},
 			{"id": 3, "name": "vps", "role": "server", "monthly_cost": "5.10"}]}`),
+		"GET /api/v1/sites": ok(`{"items": [{"id": 2, "name": "Fleming"}]}`),
 	})
 	for _, tc := range []struct {
 		args []string
@@ -540,10 +541,10 @@ func TestListTables(t *testing.T) {
 1   198.51.100.0/24  aggregate   -       -     -       -
 2   198.51.100.0/25  subscriber  /32     ppp   12/126  lines
 `},
-		{[]string{"host", "list"}, `ID  NAME  ROLE    SITE  ADDRESS    CPUS  RAM       DISK  PROVIDER  MONTHLY COST
-1   pve1  server  2     192.0.2.5  16    65536 MB  -     Hetzner   54.90
-2   sw1   switch  -     -          -     -         -     -         0.00
-3   vps   server  -     -          -     -         -     -         5.10
+		{[]string{"host", "list"}, `ID  NAME  ROLE    SITE     ADDRESS    CPUS  RAM       DISK  PROVIDER  MONTHLY COST
+1   pve1  server  Fleming  192.0.2.5  16    65536 MB  -     Hetzner   54.90
+2   sw1   switch  -        -          -     -         -     -         0.00
+3   vps   server  -        -          -     -         -     -         5.10
 total monthly cost: 60.00 (3 hosts)
 `},
 	} {

@@ -403,9 +403,13 @@ var entities = []*entity{
 			if err != nil {
 				return err
 			}
+			zones, err := s.nameMap("zones")
+			if err != nil {
+				return err
+			}
 			return writeTable(w, s.now(), recs, []column[registry.Record]{
 				col("ID", func(r *registry.Record) string { return fmtID(r.ID) }),
-				col("ZONE", func(r *registry.Record) string { return fmtID(r.ZoneID) }),
+				col("ZONE", func(r *registry.Record) string { return nameOr(zones, r.ZoneID) }),
 				col("NAME", func(r *registry.Record) string { return r.Name }),
 				col("TYPE", func(r *registry.Record) string { return r.Type }),
 				col("TTL", func(r *registry.Record) string { return recordTTL(r, ttls) }),
@@ -417,7 +421,11 @@ var entities = []*entity{
 			if err != nil {
 				return err
 			}
-			return (&props{}).add("id", fmtID(r.ID)).add("zone", fmtID(r.ZoneID)).add("name", r.Name).add("type", r.Type).
+			zones, err := s.nameMap("zones")
+			if err != nil {
+				return err
+			}
+			return (&props{}).add("id", fmtID(r.ID)).add("zone", nameOr(zones, r.ZoneID)).add("name", r.Name).add("type", r.Type).
 				add("ttl", recordTTL(r, ttls)).add("data", r.Data).add("created", fmtTime(r.CreatedAt)).write(w)
 		}),
 		examples: []string{
@@ -512,11 +520,20 @@ func listHosts(s *session, w io.Writer, items []json.RawMessage) error {
 	for _, h := range hosts {
 		total += h.MonthlyCost
 	}
+	sites, err := s.nameMap("sites")
+	if err != nil {
+		return err
+	}
 	err = writeTable(w, s.now(), hosts, []column[registry.Host]{
 		col("ID", func(h *registry.Host) string { return fmtID(h.ID) }),
 		col("NAME", func(h *registry.Host) string { return h.Name }),
 		col("ROLE", func(h *registry.Host) string { return h.Role }),
-		col("SITE", func(h *registry.Host) string { return fmtRef(h.SiteID) }),
+		col("SITE", func(h *registry.Host) string {
+			if h.SiteID == nil {
+				return ""
+			}
+			return nameOr(sites, *h.SiteID)
+		}),
 		col("ADDRESS", hostAddress),
 		col("CPUS", func(h *registry.Host) string { return fmtCount(h.CPUs) }),
 		col("RAM", func(h *registry.Host) string { return fmtUnit(h.RAMMB, "MB") }),

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,7 +15,7 @@ import (
 // a reader wants their names, which these look up once per command.
 
 // nameMap maps the ids of a collection ("components", "sites", "hosts",
-// "nas") to their names.
+// "nas", "zones") to their names.
 func (s *session) nameMap(collection string) (map[int64]string, error) {
 	if m, ok := s.names[collection]; ok {
 		return m, nil
@@ -24,15 +25,16 @@ func (s *session) nameMap(collection string) (map[int64]string, error) {
 		return nil, err
 	}
 	items, err := client.List(s.ctx, c, client.Entity[struct {
-		ID   int64  `json:"id"`
-		Name string `json:"name"`
+		ID     int64  `json:"id"`
+		Name   string `json:"name"`
+		Origin string `json:"origin"` // zones have an origin for a name
 	}, struct{}]{Path: collection}, client.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", collection, err)
 	}
 	m := make(map[int64]string, len(items))
 	for _, it := range items {
-		m[it.ID] = it.Name
+		m[it.ID] = cmp.Or(it.Name, it.Origin)
 	}
 	if s.names == nil {
 		s.names = map[string]map[int64]string{}
