@@ -204,6 +204,23 @@ func TestAPIEndToEnd(t *testing.T) {
 			if _, ok := schemas["Subscription"].(map[string]any)["properties"].(map[string]any)["SealedPassword"]; ok {
 				t.Fatal("openapi documents the sealed password")
 			}
+			// Embedded structs are inlined, as encoding/json does.
+			props := func(schema string) map[string]any {
+				s, _ := schemas[schema].(map[string]any)
+				p, _ := s["properties"].(map[string]any)
+				return p
+			}
+			if c := props("Check"); c["url"] == nil || c["name"] == nil || c["CheckProbe"] != nil {
+				t.Fatalf("openapi Check: %v", c)
+			}
+			// Editing a line answers the line and what its NAS said.
+			patch := paths["/api/v1/subscriptions/{ref}"].(map[string]any)["patch"].(map[string]any)
+			if ref := fmt.Sprint(patch["responses"]); !strings.Contains(ref, "lineEdit") {
+				t.Fatalf("openapi PATCH subscriptions answers %s", ref)
+			}
+			if e := props("lineEdit"); e["disconnects"] == nil || e["login"] == nil {
+				t.Fatalf("openapi lineEdit: %v", e)
+			}
 			resp, err := http.Get(d.base + "/metrics")
 			if err != nil {
 				t.Fatal(err)

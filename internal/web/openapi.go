@@ -116,23 +116,42 @@ func (d *apiDoc) schema(t reflect.Type) map[string]any {
 		if _, ok := d.schemas[name]; !ok {
 			d.schemas[name] = map[string]any{} // break recursion
 			props := map[string]any{}
-			for i := range t.NumField() {
-				f := t.Field(i)
-				tag := f.Tag.Get("json")
-				if !f.IsExported() || tag == "-" {
-					continue
-				}
-				fname, _, _ := strings.Cut(tag, ",")
-				if fname == "" {
-					fname = f.Name
-				}
-				props[fname] = d.schema(f.Type)
-			}
+			d.properties(t, props)
 			d.schemas[name] = map[string]any{"type": "object", "properties": props}
 		}
 		return map[string]any{"$ref": "#/components/schemas/" + name}
 	}
 	return map[string]any{}
+}
+
+// properties adds a struct's JSON fields to props, those of an embedded
+// struct without a JSON name among them, as encoding/json inlines them.
+func (d *apiDoc) properties(t reflect.Type, props map[string]any) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		fname, _, _ := strings.Cut(tag, ",")
+		if tag == "-" || !f.IsExported() && !f.Anonymous {
+			continue
+		}
+		if f.Anonymous && fname == "" {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				d.properties(ft, props)
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if fname == "" {
+			fname = f.Name
+		}
+		props[fname] = d.schema(f.Type)
+	}
 }
 
 // schemaName makes a component name from a Go type, generic ones included

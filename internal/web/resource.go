@@ -31,6 +31,9 @@ type resource[T, I any] struct {
 	// taken out of service is disconnected) and returns what to answer
 	// instead of the object, or nil.
 	updated func(ctx context.Context, before, after *T) *editReport
+	// edited is the type of what updated answers, for the API's
+	// description; nil when the object itself is answered.
+	edited reflect.Type
 }
 
 func (res *resource[T, I]) show(obj *T) *T {
@@ -103,7 +106,11 @@ func register[T, I any](s *Server, res resource[T, I]) {
 		}
 		writeJSON(w, http.StatusOK, res.show(&obj))
 	})
-	s.handle("PATCH "+item, "Edit a "+res.name+"; absent fields are left as they are", inTyp, typ, nil, func(w http.ResponseWriter, r *http.Request) {
+	patched := typ
+	if res.edited != nil {
+		patched = res.edited
+	}
+	s.handle("PATCH "+item, "Edit a "+res.name+"; absent fields are left as they are", inTyp, patched, nil, func(w http.ResponseWriter, r *http.Request) {
 		if res.adminOnly && !callerOf(r).isAdmin() {
 			s.fail(w, r, fmt.Errorf("only admins may change %s: %w", res.path, errForbidden))
 			return

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -78,7 +79,7 @@ func (s *Server) routes() {
 		},
 		find: reg.FindSubscription, id: func(x *registry.Subscription) int64 { return x.ID },
 		create: reg.CreateSubscription, update: reg.UpdateSubscription, delete: reg.DeleteSubscription,
-		updated: s.lineUpdated,
+		updated: s.lineUpdated, edited: reflect.TypeOf(lineEdit{}),
 	})
 	register(s, resource[registry.Prefix, registry.PrefixInput]{
 		path: "prefixes", name: "prefix", refHelp: "id or CIDR",
