@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -74,6 +75,16 @@ func TestLocalPath(t *testing.T) {
 	} {
 		if got := localPath(in, "/"); got != want {
 			t.Errorf("localPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// French puts a non-breaking space before a colon, so that a line never
+// starts with one; an ordinary space there is a typo.
+func TestFrenchColonsHoldTheirSpace(t *testing.T) {
+	for k, v := range catalogs["fr"] {
+		if strings.Contains(v, " :") {
+			t.Errorf("%s: %q has an ordinary space before a colon", k, v)
 		}
 	}
 }

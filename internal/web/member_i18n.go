@@ -120,7 +120,7 @@ func init() {
 		"member.login.submit":    "Se connecter",
 		"member.login.or":        "ou",
 		"member.login.wrong":     "Identifiant ou mot de passe incorrect.",
-		"member.login.locked":    "Trop de tentatives : réessayez dans %d minutes.",
+		"member.login.locked":    "Trop de tentatives : réessayez dans %d minutes.",
 		"member.login.admin":     "Bénévole de l'association ?",
 		"member.login.adminlink": "Connexion administrateur",
 
@@ -132,7 +132,7 @@ func init() {
 		"member.link.invalid":    "Ce lien de connexion a déjà servi ou a expiré. Demandez-en un nouveau.",
 		"member.link.mailfailed": "Le lien n'a pas pu être envoyé ; réessayez plus tard ou connectez-vous avec le mot de passe de votre ligne.",
 		"member.link.subject":    "Votre lien de connexion",
-		"member.link.mail":       "Bonjour %s,\n\nOuvrez ce lien pour accéder à votre espace adhérent :\n\n%s\n\nIl sert une fois, dans les %d minutes. Si vous ne l'avez pas demandé, ignorez ce courriel : rien ne se passera.\n",
+		"member.link.mail":       "Bonjour %s,\n\nOuvrez ce lien pour accéder à votre espace adhérent :\n\n%s\n\nIl sert une fois, dans les %d minutes. Si vous ne l'avez pas demandé, ignorez ce courriel : rien ne se passera.\n",
 
 		"member.membership.current": "Adhésion en cours",
 		"member.membership.expired": "Adhésion expirée",
@@ -143,8 +143,8 @@ func init() {
 
 		"member.notices.title":      "Travaux prévus et incidents",
 		"member.notices.none":       "Rien de prévu qui touche vos lignes.",
-		"member.notice.maintenance": "Travaux :",
-		"member.notice.incident":    "Incident :",
+		"member.notice.maintenance": "Travaux :",
+		"member.notice.incident":    "Incident :",
 
 		"member.lines.title":     "Mes lignes",
 		"member.lines.none":      "Vous n'avez pas de ligne.",
@@ -176,7 +176,7 @@ func init() {
 		"member.usage.units":      "o ko Mo Go To",
 		"member.usage.download":   "Reçu",
 		"member.usage.upload":     "Envoyé",
-		"member.usage.caption":    "Total sur 90 jours : %s reçus, %s envoyés.",
+		"member.usage.caption":    "Total sur 90 jours : %s reçus, %s envoyés.",
 		"member.usage.chartlabel": "Histogramme des volumes reçus et envoyés par jour ; le tableau ci-dessous donne les mêmes chiffres.",
 		"member.usage.table":      "Chiffres par jour",
 		"member.usage.none":       "Aucun trafic ces 90 derniers jours.",
@@ -200,7 +200,7 @@ func init() {
 		"member.password.hint":     "De 8 à 128 caractères. Votre routeur devra ensuite utiliser le nouveau mot de passe pour se connecter.",
 		"member.password.submit":   "Changer le mot de passe",
 		"member.password.mismatch": "les deux mots de passe diffèrent",
-		"member.password.changed":  "Le mot de passe de la ligne est changé : mettez-le aussi dans votre routeur.",
+		"member.password.changed":  "Le mot de passe de la ligne est changé : mettez-le aussi dans votre routeur.",
 
 		"member.reverse.hint":  "Le nom vers lequel l'adresse se résout en sens inverse (PTR), par exemple pour un serveur de courriel. Laissez vide pour le nom par défaut.",
 		"member.reverse.saved": "Le nom DNS inverse est enregistré ; le DNS le sert dans la minute.",
