@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -116,6 +117,17 @@ database and the first admin, and prints that admin's API token (shown once).`,
 		sock := *socket
 		if sock == "" {
 			sock = client.DefaultSocket()
+		}
+		// The file is read from other directories (systemd, the CLI):
+		// relative paths are made absolute here, where they mean something.
+		for _, p := range []*string{&sock, dbURL} {
+			if *p != "" && !isPostgresURL(*p) && !strings.Contains(*p, ":") && !filepath.IsAbs(*p) {
+				abs, err := filepath.Abs(*p)
+				if err != nil {
+					return err
+				}
+				*p = abs
+			}
 		}
 		if !isPostgresURL(*dbURL) {
 			if err := os.MkdirAll(filepath.Dir(store.SQLitePath(*dbURL)), 0o750); err != nil {

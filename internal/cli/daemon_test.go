@@ -222,3 +222,41 @@ func TestDemoMonitorBanner(t *testing.T) {
 		t.Errorf("banner promises one alert:\n%s", got)
 	}
 }
+
+// init writes absolute paths, whatever it was given: the daemon, systemd
+// and the CLI read the file from other directories, and a relative
+// database path would open (and create) another, empty database there.
+// A relative path written by hand is refused.
+func TestInitWritesAbsolutePaths(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	r := runCLI(runOpt{}, nil, "init", "--config", "etc/maillon.yaml", "--database", "var/maillon.db", "--admin-email", "root@example.org",
+		"--socket", "run/maillon.sock")
+	if r.code != 0 {
+		t.Fatalf("init: %d %s", r.code, r.stderr)
+	}
+	t.Chdir(t.TempDir())
+	cfg, err := config.Load(filepath.Join(dir, "etc/maillon.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Database != filepath.Join(dir, "var/maillon.db") || cfg.Listen.Socket != filepath.Join(dir, "run/maillon.sock") {
+		t.Fatalf("init wrote database %q, socket %q", cfg.Database, cfg.Listen.Socket)
+	}
+	st, err := store.Open(context.Background(), cfg.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var admins []registry.Admin
+	if err := st.Read(context.Background(), func(r registry.Reader) error { admins, err = r.ListAdmins(context.Background()); return err }); err != nil || len(admins) != 1 {
+		t.Fatalf("the database init made has %d admins: %v", len(admins), err)
+	}
+
+	conf := filepath.Join(dir, "etc/relative.yaml")
+	body, _ := os.ReadFile(filepath.Join(dir, "etc/maillon.yaml"))
+	os.WriteFile(conf, []byte(strings.Replace(string(body), filepath.Join(dir, "var/maillon.db"), "var/maillon.db", 1)), 0o600)
+	if _, err := config.Load(conf); err == nil || !strings.Contains(err.Error(), `database: "var/maillon.db" is a relative path`) {
+		t.Fatalf("a relative database path: %v", err)
+	}
+}
