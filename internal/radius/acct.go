@@ -269,12 +269,14 @@ func (w *worker) acctRequest(snap *Snapshot, c *clientEntry, src netip.AddrPort,
 	s, p := w.s, &w.p
 	if !w.c.verifyRequestAuthenticator(p.raw, c.secret) {
 		s.metrics.drop(dropBadAuth)
+		s.drops.note(dropBadAuth, src, c.Name)
 		return
 	}
 	for _, a := range p.attrs {
 		if a.typ == attrMessageAuthenticator {
 			if a.n != 16 || !w.c.verifyMessageAuthenticator(p.raw, int(a.off), c.secret, true) {
 				s.metrics.drop(dropBadMA)
+				s.drops.note(dropBadMA, src, c.Name)
 				return
 			}
 		}
@@ -282,6 +284,7 @@ func (w *worker) acctRequest(snap *Snapshot, c *clientEntry, src netip.AddrPort,
 	status, ok := p.uint32(attrAcctStatusType)
 	if !ok {
 		s.metrics.drop(dropMalformed)
+		s.drops.note(dropMalformed, src, c.Name)
 		return
 	}
 	now := s.cfg.Now()

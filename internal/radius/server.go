@@ -119,6 +119,7 @@ type Server struct {
 	snap    atomic.Pointer[Snapshot]
 	cache   *replyCache
 	metrics *metrics
+	drops   *dropLog
 	bufs    sync.Pool
 
 	authQ chan job
@@ -149,6 +150,7 @@ func New(cfg Config) (*Server, error) {
 		acctQ:  make(chan job, cfg.QueueSize),
 		maSeen: map[string]bool{},
 	}
+	s.drops = newDropLog(cfg.Logger, time.Now)
 	s.bufs.New = func() any { return new([maxPacket]byte) }
 	m, err := newMetrics(cfg.Registerer,
 		func() float64 { return float64(len(s.authQ) + len(s.acctQ)) },
@@ -418,6 +420,7 @@ func (s *Server) enqueue(q chan job, j job) bool {
 		return true
 	default:
 		s.metrics.drop(dropOverload)
+		s.drops.note(dropOverload, j.src, "")
 		return false
 	}
 }
@@ -492,11 +495,13 @@ func (w *worker) process(raw []byte, src netip.AddrPort, l *listener, recv time.
 	c := snap.client(src.Addr())
 	if c == nil {
 		s.metrics.drop(dropUnknownClient)
+		s.drops.note(dropUnknownClient, src, "")
 		return nil
 	}
 	p := &w.p
 	if err := p.parse(raw); err != nil {
 		s.metrics.drop(dropMalformed)
+		s.drops.note(dropMalformed, src, c.Name)
 		return nil
 	}
 	acctPort := l != nil && l.acct
@@ -537,9 +542,7 @@ func (w *worker) authRequest(snap *Snapshot, c *clientEntry, src netip.AddrPort,
 			s.cache.abort(key)
 		}
 		s.metrics.drop(reason)
-		if s.log.Enabled(context.Background(), slog.LevelDebug) {
-			s.log.Debug("radius: dropped request", "nas", c.Name, "src", src.String(), "reason", reason)
-		}
+		s.drops.note(reason, src, c.Name)
 		return nil
 	}
 	var r authResult

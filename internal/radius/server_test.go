@@ -509,6 +509,14 @@ func TestMessageAuthenticatorPolicies(t *testing.T) {
 		if ts.drops(dropBadMA) != 1 {
 			t.Errorf("bad MA drops = %v", ts.drops(dropBadMA))
 		}
+		// Whoever sets the NAS up learns why from the log, at Warn.
+		logs := ts.logs.String()
+		if !strings.Contains(logs, "level=WARN") || !strings.Contains(logs, "wrong shared secret?") || !strings.Contains(logs, "nas=") {
+			t.Errorf("the wrong secret is not in the log:\n%s", logs)
+		}
+		if strings.Contains(logs, "not-the-secret") || strings.Contains(logs, testSecret) {
+			t.Errorf("the log holds a secret:\n%s", logs)
+		}
 	})
 	t.Run("no", func(t *testing.T) {
 		ts := startServer(t, Config{}, testInput(MANever))
@@ -577,6 +585,33 @@ func TestUnknownSourceDropped(t *testing.T) {
 		t.Fatal("answered a packet from an unknown source")
 	}
 	waitFor(t, func() bool { return ts.drops(dropUnknownClient) == 1 })
+	// Logged once, then counted: a sprayer does not flood the log.
+	for range 3 {
+		exchange(t, ts.auth, raw, 50*time.Millisecond)
+	}
+	waitFor(t, func() bool { return ts.drops(dropUnknownClient) == 4 })
+	if n := strings.Count(ts.logs.String(), "the source is no NAS of the registry"); n != 1 {
+		t.Errorf("unknown source logged %d times, want once:\n%s", n, ts.logs.String())
+	}
+}
+
+// The drop log says each kind of drop once per period, then how many more
+// came meanwhile.
+func TestDropLogIsRateLimited(t *testing.T) {
+	logs := &testenv.Buffer{}
+	now := time.Unix(0, 0)
+	d := newDropLog(slog.New(slog.NewTextHandler(logs, nil)), func() time.Time { return now })
+	src := netip.MustParseAddrPort("192.0.2.9:1645")
+	for range 5 {
+		d.note(dropBadAuth, src, "bras1")
+	}
+	d.note(dropInFlight, src, "bras1") // counted only
+	now = now.Add(dropLogEvery)
+	d.note(dropBadAuth, src, "bras1")
+	out := logs.String()
+	if n := strings.Count(out, "wrong shared secret?"); n != 2 || !strings.Contains(out, "more_since_last=4") || strings.Contains(out, dropInFlight) {
+		t.Fatalf("drop log:\n%s", out)
+	}
 }
 
 func waitFor(t testing.TB, cond func() bool) {
