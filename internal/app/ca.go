@@ -131,6 +131,9 @@ func (c *caService) SignUser(ctx context.Context, a registry.Actor, admin regist
 			}
 		}
 	}
+	if err := c.keyIsTheirs(ctx, admin, req.PublicKey); err != nil {
+		return registry.Certificate{}, err
+	}
 	r, err := c.request(ctx, req, c.cfg.User.Validity.Duration, "user")
 	if err != nil {
 		return registry.Certificate{}, err
@@ -143,6 +146,29 @@ func (c *caService) SignUser(ctx context.Context, a registry.Actor, admin regist
 		return registry.Certificate{}, fmt.Errorf("user CA: %w", err)
 	}
 	return c.reg.RecordCertificate(ctx, a, registry.CertificateInput{AdminID: &admin.ID, Certificate: sshca.MarshalCert(cert, "")})
+}
+
+// keyIsTheirs refuses a key that was certified to someone else: keys are
+// personal (an admin who leaves is shut out by revoking theirs), and
+// revoking a shared key would shut out everyone who holds it.
+func (c *caService) keyIsTheirs(ctx context.Context, admin registry.Admin, publicKey string) error {
+	pub, err := sshca.ParsePublicKey([]byte(publicKey))
+	if err != nil {
+		return invalidf("public_key", "%v", err)
+	}
+	var certs []registry.Certificate
+	if err := c.reg.Read(ctx, func(r registry.Reader) error {
+		certs, err = r.ListCertificates(ctx, registry.CertificateFilter{Fingerprint: ssh.FingerprintSHA256(pub)})
+		return err
+	}); err != nil {
+		return err
+	}
+	for _, cert := range certs {
+		if cert.AdminID == nil || *cert.AdminID != admin.ID {
+			return invalidf("public_key", "this key was certified to %s (serial %d): each admin signs in with a key of their own", cert.Subject, cert.Serial)
+		}
+	}
+	return nil
 }
 
 // SignHost certifies a host's key for its names in the registry.

@@ -187,6 +187,16 @@ func TestCARights(t *testing.T) {
 	if code := d.do("POST", "/api/v1/ca/certificates/"+itoa(cert.Serial)+"/revoke", officer, map[string]string{}, &e); code != 409 {
 		t.Fatalf("second revoke: %d", code)
 	}
+	// Keys are personal: officer's key is not certified to another admin,
+	// even once officer's certificate is revoked.
+	token("officer2", registry.RoleTechnicalOfficer)
+	if code := d.do("POST", "/api/v1/ca/user-certificates", d.token, map[string]any{"admin": "officer2", "public_key": key}, &e); code != 400 ||
+		e.Field != "public_key" || !strings.Contains(e.Error, "certified to officer") {
+		t.Fatalf("another admin's key: %d %+v", code, e)
+	}
+	if code := d.do("POST", "/api/v1/ca/user-certificates", d.token, sign, &cert); code != 201 {
+		t.Fatalf("officer's own key again: %d", code)
+	}
 	if code := d.do("GET", "/api/v1/ca/certificates?state=soon", reader, nil, &e); code != 400 {
 		t.Fatalf("bad state: %d", code)
 	}
