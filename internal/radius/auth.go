@@ -23,7 +23,7 @@ var (
 	outNoCredentials = outcome{"no_credentials", "no supported authentication method"}
 	outSuspended     = outcome{"suspended", "line suspended"}
 	outClosed        = outcome{"closed", "subscription closed"}
-	outExpired       = outcome{"expired", "membership expired"}
+	outExpired       = outcome{"expired", "no current membership"} // expired, none yet or not begun: the log says which
 	outWrongNAS      = outcome{"wrong_nas", "subscription not valid on this access server"}
 	outEAP           = outcome{"eap_unsupported", "EAP is not supported"}
 	outNotAdmin      = outcome{"not_admin", "not an administrator"}

@@ -129,7 +129,7 @@ func TestRadclientRejects(t *testing.T) {
 	addr := ts.auth.String()
 	for _, c := range []struct{ user, password, want string }{
 		{"suspended1@DEMO", "pw-suspended", "line suspended"},
-		{"expired1@DEMO", "pw-expired", "membership expired"},
+		{"expired1@DEMO", "pw-expired", "no current membership"},
 		{"nobody@DEMO", "whatever", "unknown user"},
 	} {
 		r := runRadtest(t, "pap", c.user, c.password, addr, testSecret)

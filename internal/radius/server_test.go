@@ -343,7 +343,7 @@ func TestRejectsSayWhy(t *testing.T) {
 		{"demo1@DEMO", "Wr0ng-pa55", "wrong password", "wrong_password"},
 		{"nobody@DEMO", "nobody-pa55", "unknown user", "unknown_user"},
 		{"suspended1@DEMO", "pw-suspended", "line suspended", "suspended"},
-		{"expired1@DEMO", "pw-expired", "membership expired", "expired"},
+		{"expired1@DEMO", "pw-expired", "no current membership", "expired"},
 		{"closed1@DEMO", "pw-closed", "subscription closed", "closed"},
 		// The state of a line is not told to someone without its password.
 		{"suspended1@DEMO", "gu3ss-pa55", "wrong password", "wrong_password"},
