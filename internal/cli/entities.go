@@ -399,34 +399,26 @@ var entities = []*entity{
 			if err != nil {
 				return err
 			}
-			ttls, err := s.zoneTTLs()
-			if err != nil {
-				return err
-			}
-			zones, err := s.nameMap("zones")
+			zones, err := s.recordZones()
 			if err != nil {
 				return err
 			}
 			return writeTable(w, s.now(), recs, []column[registry.Record]{
 				col("ID", func(r *registry.Record) string { return fmtID(r.ID) }),
-				col("ZONE", func(r *registry.Record) string { return nameOr(zones, r.ZoneID) }),
+				col("ZONE", zones.zone),
 				col("NAME", func(r *registry.Record) string { return r.Name }),
 				col("TYPE", func(r *registry.Record) string { return r.Type }),
-				col("TTL", func(r *registry.Record) string { return recordTTL(r, ttls) }),
+				col("TTL", zones.ttl),
 				col("DATA", func(r *registry.Record) string { return r.Data }),
 			})
 		},
 		show: detail(func(s *session, w io.Writer, r *registry.Record) error {
-			ttls, err := s.zoneTTLs()
+			zones, err := s.recordZones()
 			if err != nil {
 				return err
 			}
-			zones, err := s.nameMap("zones")
-			if err != nil {
-				return err
-			}
-			return (&props{}).add("id", fmtID(r.ID)).add("zone", nameOr(zones, r.ZoneID)).add("name", r.Name).add("type", r.Type).
-				add("ttl", recordTTL(r, ttls)).add("data", r.Data).add("created", fmtTime(r.CreatedAt)).write(w)
+			return (&props{}).add("id", fmtID(r.ID)).add("zone", zones.zone(r)).add("name", r.Name).add("type", r.Type).
+				add("ttl", zones.ttl(r)).add("data", r.Data).add("created", fmtTime(r.CreatedAt)).write(w)
 		}),
 		examples: []string{
 			`maillon record add --zone example.org --name www --type A --data 198.51.100.80`,

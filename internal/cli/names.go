@@ -87,12 +87,24 @@ func nameOr(names map[int64]string, id int64) string {
 	return fmtID(id)
 }
 
-// zoneTTLs maps zone ids to the TTL their records without one are served
-// with; empty when the daemon serves no DNS.
-func (s *session) zoneTTLs() (map[int64]uint32, error) {
+// recordZones names the zones records refer to (by id) and gives the TTL
+// their records without one are served with (none when the daemon serves
+// no DNS).
+type recordZones struct {
+	names map[int64]string
+	ttls  map[int64]uint32
+}
+
+func (s *session) recordZones() (recordZones, error) {
+	out := recordZones{ttls: map[int64]uint32{}}
+	names, err := s.nameMap("zones")
+	if err != nil {
+		return out, err
+	}
+	out.names = names
 	c, err := s.Client()
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	var served struct {
 		Items []struct {
@@ -103,34 +115,29 @@ func (s *session) zoneTTLs() (map[int64]uint32, error) {
 	if err := c.Do(s.ctx, "GET", "/api/v1/dns/zones", nil, nil, &served); err != nil {
 		var ae *client.APIError
 		if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
-			return map[int64]uint32{}, nil // DNS is off
+			return out, nil // DNS is off
 		}
-		return nil, fmt.Errorf("served zones: %w", err)
+		return out, fmt.Errorf("served zones: %w", err)
 	}
-	zones, err := client.List(s.ctx, c, client.Entity[struct {
-		ID     int64  `json:"id"`
-		Origin string `json:"origin"`
-	}, struct{}]{Path: "zones"}, client.ListOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("zones: %w", err)
-	}
-	out := map[int64]uint32{}
-	for _, z := range zones {
+	for id, origin := range names {
 		for _, sz := range served.Items {
-			if strings.EqualFold(strings.TrimSuffix(sz.Origin, "."), strings.TrimSuffix(z.Origin, ".")) {
-				out[z.ID] = sz.TTL
+			if strings.EqualFold(strings.TrimSuffix(sz.Origin, "."), strings.TrimSuffix(origin, ".")) {
+				out.ttls[id] = sz.TTL
 			}
 		}
 	}
 	return out, nil
 }
 
-// recordTTL is a record's TTL as served: its own, else its zone's.
-func recordTTL(r *registry.Record, zoneTTLs map[int64]uint32) string {
+// zone names a record's zone.
+func (z recordZones) zone(r *registry.Record) string { return nameOr(z.names, r.ZoneID) }
+
+// ttl is a record's TTL as served: its own, else its zone's.
+func (z recordZones) ttl(r *registry.Record) string {
 	if r.TTL != 0 {
 		return fmtID(int64(r.TTL))
 	}
-	if ttl, ok := zoneTTLs[r.ZoneID]; ok {
+	if ttl, ok := z.ttls[r.ZoneID]; ok {
 		return fmt.Sprintf("default (%d)", ttl)
 	}
 	return "default (the zone's)"

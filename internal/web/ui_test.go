@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -21,6 +20,7 @@ import (
 	"maillon/internal/config"
 	"maillon/internal/registry"
 	"maillon/internal/status"
+	"maillon/internal/testenv"
 	"maillon/internal/web"
 )
 
@@ -50,25 +50,7 @@ type uiEnv struct {
 	reg   *registry.Service
 	clock *clock
 	srv   *httptest.Server
-	logs  *logBuffer // what the interface logged, from Debug up
-}
-
-// logBuffer keeps a copy of the log for tests that check what it says.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	logs  *testenv.Buffer // what the interface logged, from Debug up
 }
 
 const adminPassword = "correct horse battery"
@@ -94,7 +76,7 @@ func newUIEnvOptions(t *testing.T, configure func(base string, w *config.Web), o
 	if configure != nil {
 		configure("http://"+srv.Listener.Addr().String(), &cfg.Web)
 	}
-	logs := &logBuffer{}
+	logs := &testenv.Buffer{}
 	opt := web.Options{Registry: a.Registry(), Accounting: a.Store(), Web: &cfg.Web, Now: c.Now,
 		Status: statusAdmin{a.Registry()}, Journal: a.Registry(),
 		Logger: slog.New(slog.NewTextHandler(io.MultiWriter(testWriter{t}, logs), &slog.HandlerOptions{Level: slog.LevelDebug}))}
