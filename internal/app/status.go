@@ -48,14 +48,17 @@ type statusAdmin struct {
 	*registry.Service
 }
 
-func (s statusAdmin) Recipients(ctx context.Context, incidents bool, components []int64) ([]registry.Delivery, error) {
-	var out []registry.Delivery
+func (s statusAdmin) Recipients(ctx context.Context, incidents bool, components []int64) ([]registry.Delivery, []registry.OptedOut, error) {
+	var (
+		out      []registry.Delivery
+		optedOut []registry.OptedOut
+	)
 	err := s.Read(ctx, func(r registry.Reader) error {
 		var err error
-		out, err = status.Recipients(ctx, r, incidents, components)
+		out, optedOut, err = status.Audience(ctx, r, incidents, components)
 		return err
 	})
-	return out, err
+	return out, optedOut, err
 }
 
 // mount adds handlers to web.Options.Mount.

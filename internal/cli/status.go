@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -287,13 +288,53 @@ func recipientsCmd(s *session, incidents bool) *cobra.Command {
 			return err
 		}
 		q := url.Values{"component": {joinIDs(ids)}, "kind": {map[bool]string{true: "incident", false: "maintenance"}[incidents]}}
-		return listTable(s, "/api/v1/status/recipients", q, []column[registry.Delivery]{
+		c, err := s.Client()
+		if err != nil {
+			return err
+		}
+		var out struct {
+			Items    []registry.Delivery `json:"items"`
+			OptedOut []registry.OptedOut `json:"opted_out"`
+		}
+		if err := c.Do(s.ctx, "GET", "/api/v1/status/recipients", q, nil, &out); err != nil {
+			return err
+		}
+		if s.json {
+			out.Items, out.OptedOut = nonNilSlice(out.Items), nonNilSlice(out.OptedOut)
+			return printJSON(s.stdout, out)
+		}
+		if err := writeTable(s.stdout, s.now(), out.Items, []column[registry.Delivery]{
 			col("RECIPIENT", func(d *registry.Delivery) string { return d.Recipient }),
 			col("EMAIL", func(d *registry.Delivery) string { return d.Email }),
 			col("LANGUAGE", func(d *registry.Delivery) string { return d.Language }),
-		})
+		}); err != nil {
+			return err
+		}
+		// Those the notice leaves out, so the admin knows who is not told.
+		fmt.Fprintf(s.stdout, "\nopted out (not emailed): %d\n", len(out.OptedOut))
+		if len(out.OptedOut) == 0 {
+			return nil
+		}
+		var buf bytes.Buffer
+		if err := writeTable(&buf, s.now(), out.OptedOut, []column[registry.OptedOut]{
+			col("MEMBER", func(o *registry.OptedOut) string { return "member:" + fmtID(o.MemberID) }),
+			col("NAME", func(o *registry.OptedOut) string { return o.Name }),
+			col("EMAIL", func(o *registry.OptedOut) string { return o.Email }),
+		}); err != nil {
+			return err
+		}
+		_, err = fmt.Fprint(s.stdout, indent(buf.String()))
+		return err
 	}
 	return cmd
+}
+
+// nonNilSlice makes an empty list print as [] rather than null.
+func nonNilSlice[T any](v []T) []T {
+	if v == nil {
+		return []T{}
+	}
+	return v
 }
 
 func maintenanceCmd(s *session) *cobra.Command {

@@ -386,3 +386,71 @@ func TestRestartNeitherRealertsNorForgets(t *testing.T) {
 		t.Fatalf("restart forgot the alert: %v", subjects(got))
 	}
 }
+
+// alerts lists every alert of a check, firing or resolved.
+func (f *fixture) alertsOf(c registry.Check) []registry.Alert {
+	f.t.Helper()
+	var out []registry.Alert
+	err := f.reg.Read(f.ctx, func(r registry.Reader) error {
+		var err error
+		out, err = r.ListAlerts(f.ctx, registry.AlertFilter{CheckID: c.ID})
+		return err
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return out
+}
+
+// TestPausedOrRemovedCheckResolvesItsAlert: a check paused or removed
+// while down would never be probed up again; its alert is resolved with
+// the reason, those told it fired are told it is resolved, and the hourly
+// repeat of its route stops.
+func TestPausedOrRemovedCheckResolvesItsAlert(t *testing.T) {
+	f := newFixture(t)
+	tcp := newSwitchable(t)
+	paused := f.check(registry.CheckInput{Name: ptr("sw1-http"), Kind: ptr(registry.CheckTCP), Address: ptr(tcp.addr), Severity: ptr("critical")})
+	removed := f.check(registry.CheckInput{Name: ptr("sw2-http"), Kind: ptr(registry.CheckTCP), Address: ptr(tcp.addr), Severity: ptr("critical")})
+	f.tick(0)
+	tcp.stop()
+	f.tick(time.Minute)
+	if got := subjects(f.sent.take()); len(got) != 2 {
+		t.Fatalf("sent %v, want two FIRING", got)
+	}
+
+	for _, step := range []struct {
+		check  registry.Check
+		change func() error
+		why    string
+	}{
+		{paused, func() error {
+			_, err := f.reg.UpdateCheck(f.ctx, f.admin, paused.ID, registry.CheckInput{Enabled: ptr(false)})
+			return err
+		}, "check paused"},
+		{removed, func() error { return f.reg.DeleteCheck(f.ctx, f.admin, removed.ID) }, "check removed"},
+	} {
+		if err := step.change(); err != nil {
+			t.Fatalf("%s: %v", step.why, err)
+		}
+		f.tick(time.Minute)
+		got := f.sent.take()
+		if len(got) != 1 || got[0].msg.Subject != "[RESOLVED] "+step.check.Name+" (critical)" {
+			t.Fatalf("%s: sent %v, want one RESOLVED for %s", step.why, subjects(got), step.check.Name)
+		}
+		als := f.alertsOf(step.check)
+		if len(als) != 1 || als[0].State != registry.AlertResolved || als[0].ResolvedAt == nil || !strings.HasSuffix(als[0].Summary, "resolved: "+step.why) {
+			t.Fatalf("%s: alerts %+v, want one resolved saying why", step.why, als)
+		}
+	}
+	if n := len(f.firing()); n != 0 {
+		t.Errorf("%d alerts still firing", n)
+	}
+	// Past the route's hourly repeat: nothing more is sent, and a new
+	// monitor (a restart) does not resolve them again.
+	f.tick(2 * time.Hour)
+	f.mon = f.newMonitor()
+	f.tick(time.Minute)
+	if got := f.sent.take(); len(got) != 0 {
+		t.Errorf("sent after resolution: %v", subjects(got))
+	}
+}

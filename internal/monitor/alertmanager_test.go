@@ -108,12 +108,10 @@ func TestAlertmanagerIntake(t *testing.T) {
 		t.Fatalf("resolved: %v", subjects(got))
 	}
 
-	// gw1's ping is down: Alertmanager's NodeDown about gw1 is a consequence.
-	tcp := newSwitchable(t)
+	// gw1's ping is down (TEST-NET-3 answers nobody): Alertmanager's
+	// NodeDown about gw1 is a consequence.
 	gw1, _ := f.reg.CreateHost(f.ctx, f.admin, registry.HostInput{Name: ptr("gw1")})
-	f.check(registry.CheckInput{Name: ptr("gw1-ping"), Kind: ptr(registry.CheckTCP), Address: ptr(tcp.addr), HostID: &gw1.ID})
-	f.tick(0)
-	tcp.stop()
+	f.check(registry.CheckInput{Name: ptr("gw1-ping"), Kind: ptr(registry.CheckICMP), Address: ptr("203.0.113.77"), HostID: &gw1.ID, Timeout: ptr("1s")})
 	f.tick(time.Minute)
 	if got := f.sent.take(); len(got) != 1 {
 		t.Fatalf("gw1-ping down: %v", subjects(got))
@@ -212,5 +210,91 @@ receivers:
 	}
 	if sent := f.sent.take(); len(sent) != 1 || sent[0].channel != "email" {
 		t.Fatalf("sent %v", subjects(sent))
+	}
+}
+
+// TestAlertmanagerMutedOnlyWhenUnreachable: an Alertmanager alert about a
+// host is muted only when the host cannot be reached (its ping down, or
+// its base checks unreachable behind their site), never because one of
+// its applications (a backup heartbeat, a web server, a port) fails.
+func TestAlertmanagerMutedOnlyWhenUnreachable(t *testing.T) {
+	f := newFixture(t)
+	site, _ := f.reg.CreateSite(f.ctx, f.admin, registry.SiteInput{Name: ptr("Fleming")})
+	sw1, _ := f.reg.CreateHost(f.ctx, f.admin, registry.HostInput{Name: ptr("sw1")})
+	nas1, _ := f.reg.CreateHost(f.ctx, f.admin, registry.HostInput{Name: ptr("nas1")})
+	ap1, _ := f.reg.CreateHost(f.ctx, f.admin, registry.HostInput{Name: ptr("ap1"), SiteID: &site.ID})
+	uplink, web, ssh := newSwitchable(t), newSwitchable(t), newSwitchable(t)
+	f.check(registry.CheckInput{Name: ptr("sw1-ping"), Kind: ptr(registry.CheckICMP), Address: ptr("127.0.0.1"), HostID: &sw1.ID, Timeout: ptr("1s")})
+	borg := f.check(registry.CheckInput{Name: ptr("borg"), Kind: ptr(registry.CheckPush), Interval: ptr("1d"), Timeout: ptr("1h"), HostID: &sw1.ID})
+	sw1Web := f.check(registry.CheckInput{Name: ptr("sw1-http"), Kind: ptr(registry.CheckTCP), Address: ptr(web.addr), HostID: &sw1.ID})
+	// nas1 has no ping: its checks are its base, but one failing is still
+	// the application's failure.
+	nas1SSH := f.check(registry.CheckInput{Name: ptr("nas1-ssh"), Kind: ptr(registry.CheckTCP), Address: ptr(ssh.addr), HostID: &nas1.ID})
+	up := f.check(registry.CheckInput{Name: ptr("uplink"), Kind: ptr(registry.CheckTCP), Address: ptr(uplink.addr), SiteID: &site.ID})
+	ap1SSH := f.check(registry.CheckInput{Name: ptr("ap1-ssh"), Kind: ptr(registry.CheckTCP), Address: ptr(web.addr), HostID: &ap1.ID})
+	f.tick(0)
+	if _, err := f.mon.Push(f.ctx, borg.PushToken, false, "repository locked"); err != nil {
+		t.Fatal(err)
+	}
+	web.stop()
+	ssh.stop()
+	uplink.stop()
+	f.tick(time.Minute)
+	st, _ := f.mon.StateOf(sw1Web.ID)
+	if st.State != registry.StateDown {
+		t.Fatalf("sw1-http is %s (%s), want down", st.State, st.Message)
+	}
+	f.wantStates(map[*registry.Check]string{&borg: "down", &nas1SSH: "down", &up: "down", &ap1SSH: "unreachable"})
+	f.sent.take()
+
+	intake := func(fp, host string) registry.Alert {
+		t.Helper()
+		f.mon.Intake(f.ctx, &monitor.AMPayload{Version: "4", Alerts: []monitor.AMAlert{{
+			Status: "firing", Fingerprint: fp, StartsAt: start,
+			Labels: map[string]string{"alertname": "DiskFull", "maillon_host": host, "severity": "warning"},
+		}}})
+		for _, a := range f.firing() {
+			if a.Fingerprint == "am:"+fp {
+				return a
+			}
+		}
+		t.Fatalf("alert %s not recorded", fp)
+		return registry.Alert{}
+	}
+	for _, host := range []string{"sw1", "nas1"} {
+		if a := intake("disk-"+host, host); a.Muted != "" || a.Notifications != 1 {
+			t.Errorf("DiskFull on %s: muted %q, %d notifications; want sent", host, a.Muted, a.Notifications)
+		}
+	}
+	if a := intake("disk-ap1", "ap1"); a.Muted != "unreachable: check ap1-ssh of host ap1 is unreachable" || a.Notifications != 0 {
+		t.Errorf("DiskFull on ap1 behind a dead uplink: muted %q, %d notifications", a.Muted, a.Notifications)
+	}
+	if got := subjects(f.sent.take()); len(got) != 2 {
+		t.Errorf("sent %v, want DiskFull of sw1 and nas1", got)
+	}
+}
+
+// TestPushCheckIsNeverABase: a heartbeat says a job ran, not that its
+// host answers: on a host without a ping it depends on the host's other
+// checks rather than being their base, and on a site it hides nothing.
+func TestPushCheckIsNeverABase(t *testing.T) {
+	f := newFixture(t)
+	site, _ := f.reg.CreateSite(f.ctx, f.admin, registry.SiteInput{Name: ptr("Fleming")})
+	h, _ := f.reg.CreateHost(f.ctx, f.admin, registry.HostInput{Name: ptr("backup1"), SiteID: &site.ID})
+	antenna := f.check(registry.CheckInput{Name: ptr("antenna"), Kind: ptr(registry.CheckPush), Interval: ptr("1h"), SiteID: &site.ID})
+	ssh := f.check(registry.CheckInput{Name: ptr("backup1-ssh"), Kind: ptr(registry.CheckTCP), Address: ptr("192.0.2.3:22"), HostID: &h.ID})
+	borg := f.check(registry.CheckInput{Name: ptr("borg"), Kind: ptr(registry.CheckPush), Interval: ptr("1d"), HostID: &h.ID})
+	g, err := f.reg.CheckGraph(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := g.Parents[ssh.ID]; len(p) != 0 {
+		t.Errorf("backup1-ssh depends on %v, want nothing (the site has only a heartbeat)", p)
+	}
+	if p := g.Parents[borg.ID]; len(p) != 1 || p[0].Parent != ssh.ID {
+		t.Errorf("borg depends on %v, want backup1-ssh", p)
+	}
+	if b := g.Base(registry.TargetSite, site.ID); len(b) != 0 {
+		t.Errorf("site base %v, want none (not %d)", b, antenna.ID)
 	}
 }

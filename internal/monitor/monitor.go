@@ -234,8 +234,34 @@ func (m *Monitor) Load(ctx context.Context) error {
 	m.objects = newObjects(hosts, nas, sites)
 	m.mu.Unlock()
 	m.alerts.load(firing)
+	m.closeOrphans(ctx, checks, firing)
 	m.poke()
 	return nil
+}
+
+// closeOrphans resolves the alerts of checks removed or paused: nothing
+// would ever probe them up again, so they would fire (and repeat) forever.
+// Those told it fired are told it is resolved, as for a recovery.
+func (m *Monitor) closeOrphans(ctx context.Context, checks []registry.Check, firing []registry.Alert) {
+	byID := make(map[int64]registry.Check, len(checks))
+	for _, c := range checks {
+		byID[c.ID] = c
+	}
+	for _, al := range firing {
+		if al.Source != registry.SourceCheck || al.CheckID == nil {
+			continue
+		}
+		why := ""
+		if c, ok := byID[*al.CheckID]; !ok {
+			why = "check removed"
+		} else if !c.Enabled {
+			why = "check paused"
+		}
+		if why != "" {
+			m.log.Info("monitor: alert resolved", "id", al.ID, "alert", al.Name, "why", why)
+			m.alerts.resolve(ctx, al.Fingerprint, why)
+		}
+	}
 }
 
 func (m *Monitor) poke() {

@@ -120,7 +120,9 @@ func (m *Monitor) inMaintenance(al *registry.Alert, active []MutedTarget) string
 				return "maintenance of host " + h.Name
 			}
 		}
-		ids = m.checksOn(registry.TargetHost, h.ID)
+		// What the host sits behind, as for its reachability: work on a
+		// check of one of its services is not work on the host.
+		ids = m.graph.Base(registry.TargetHost, h.ID)
 	}
 	seen := map[int64]bool{}
 	for len(ids) > 0 {
@@ -152,17 +154,6 @@ func (m *Monitor) inMaintenance(al *registry.Alert, active []MutedTarget) string
 	return ""
 }
 
-// checksOn lists the checks attached to an object. It runs with m.mu held.
-func (m *Monitor) checksOn(typ string, id int64) []int64 {
-	var out []int64
-	for cid, r := range m.runs {
-		if r.check.TargetType == typ && r.check.TargetID != nil && *r.check.TargetID == id {
-			out = append(out, cid)
-		}
-	}
-	return out
-}
-
 // amHost finds the registry host an Alertmanager alert is about, from its
 // maillon_host label or its instance (host:port). It runs with m.mu held.
 func (m *Monitor) amHost(labels map[string]string) (registry.Host, bool) {
@@ -187,24 +178,33 @@ func (m *Monitor) amHost(labels map[string]string) (registry.Host, bool) {
 }
 
 // amDependency says why an Alertmanager alert is only a consequence: the
-// check named by its maillon_check label, or a check on the host it is
-// about, is down or unreachable. "" when nothing it depends on fails.
+// check named by its maillon_check label is down or unreachable, or the
+// host it is about cannot be reached. "" when nothing it depends on fails.
+//
+// Only reachability counts for the host, as for maillon's own checks,
+// which the dependency graph hides only behind their parents: one of its
+// base checks (its pings; without any, its checks but push ones) down if
+// it is a ping, or unreachable (what the host sits behind is down). A
+// failing application check (a web server, a backup heartbeat) on the host
+// says nothing of its other problems.
 func (m *Monitor) amDependency(labels map[string]string) string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	failing := func(r *run) bool {
-		return r != nil && r.check.Enabled && (r.st.State == registry.StateDown || r.st.State == registry.StateUnreachable)
-	}
 	if name := labels["maillon_check"]; name != "" {
 		for _, r := range m.runs {
-			if strings.EqualFold(r.check.Name, name) && failing(r) {
+			if strings.EqualFold(r.check.Name, name) && r.check.Enabled &&
+				(r.st.State == registry.StateDown || r.st.State == registry.StateUnreachable) {
 				return fmt.Sprintf("unreachable: check %s is %s", r.check.Name, r.st.State)
 			}
 		}
 	}
 	if h, ok := m.amHost(labels); ok {
-		for _, id := range m.checksOn(registry.TargetHost, h.ID) {
-			if r := m.runs[id]; failing(r) {
+		for _, id := range m.graph.Base(registry.TargetHost, h.ID) {
+			r := m.runs[id]
+			if r == nil || !r.check.Enabled {
+				continue
+			}
+			if r.st.State == registry.StateUnreachable || r.st.State == registry.StateDown && r.check.Kind == registry.CheckICMP {
 				return fmt.Sprintf("unreachable: check %s of host %s is %s", r.check.Name, h.Name, r.st.State)
 			}
 		}

@@ -15,14 +15,17 @@ type CheckEdge struct {
 
 // CheckGraph is the dependency graph of checks: the parents each check
 // was given plus those the registry implies. An object's base checks are
-// its ICMP checks if it has any, else all its checks; its other checks
-// depend on them (a web server's HTTP check on its ping), and its base
-// checks depend on the base checks of the object it sits in (a host's
-// ping on its site's uplink).
+// its ICMP checks if it has any, else its checks but push ones (a
+// heartbeat says a job ran, not that the object answers); its other
+// checks depend on them (a web server's HTTP check on its ping), and its
+// base checks depend on the base checks of the object it sits in (a
+// host's ping on its site's uplink).
 type CheckGraph struct {
 	Checks  map[int64]*Check      `json:"-"`
 	Parents map[int64][]CheckEdge `json:"parents"`
 	order   []int64
+	// on lists the checks attached to each object.
+	on map[objRef][]int64
 }
 
 type objRef struct {
@@ -33,7 +36,7 @@ type objRef struct {
 // BuildCheckGraph builds the graph from the checks and the registry
 // relations hosts and NAS have with their sites (sites name them).
 func BuildCheckGraph(checks []Check, hosts []Host, nas []NAS, sites []Site) *CheckGraph {
-	g := &CheckGraph{Checks: map[int64]*Check{}, Parents: map[int64][]CheckEdge{}}
+	g := &CheckGraph{Checks: map[int64]*Check{}, Parents: map[int64][]CheckEdge{}, on: map[objRef][]int64{}}
 	names := map[objRef]string{}
 	up := map[objRef]objRef{}
 	for _, h := range hosts {
@@ -51,29 +54,20 @@ func BuildCheckGraph(checks []Check, hosts []Host, nas []NAS, sites []Site) *Che
 			up[objRef{TargetNAS, n.ID}] = objRef{TargetSite, *n.SiteID}
 		}
 	}
-	on := map[objRef][]int64{}
 	for i := range checks {
 		c := &checks[i]
 		g.Checks[c.ID] = c
 		g.order = append(g.order, c.ID)
 		if c.TargetID != nil && c.TargetType != TargetService {
 			o := objRef{c.TargetType, *c.TargetID}
-			on[o] = append(on[o], c.ID)
+			g.on[o] = append(g.on[o], c.ID)
 		}
 	}
 	slices.Sort(g.order)
-	base := func(o objRef) []int64 {
-		var icmp []int64
-		for _, id := range on[o] {
-			if g.Checks[id].Kind == CheckICMP {
-				icmp = append(icmp, id)
-			}
-		}
-		if icmp != nil {
-			return icmp
-		}
-		return on[o]
+	for _, ids := range g.on {
+		slices.Sort(ids)
 	}
+	base := func(o objRef) []int64 { return g.Base(o.typ, o.id) }
 	label := func(o objRef) string {
 		if n, ok := names[o]; ok {
 			return n
@@ -90,12 +84,14 @@ func BuildCheckGraph(checks []Check, hosts []Host, nas []NAS, sites []Site) *Che
 		}
 		o := objRef{c.TargetType, *c.TargetID}
 		b := base(o)
-		if !slices.Contains(b, id) {
+		if !slices.Contains(b, id) && len(b) > 0 {
 			for _, p := range b {
 				g.add(id, CheckEdge{Parent: p, Why: "base check of " + label(o)})
 			}
 			continue
 		}
+		// A base check, or a push check on an object with nothing else:
+		// it sits behind the object's site.
 		if parent, ok := up[o]; ok {
 			for _, p := range base(parent) {
 				g.add(id, CheckEdge{Parent: p, Why: label(o) + " is in " + label(parent)})
@@ -103,6 +99,26 @@ func BuildCheckGraph(checks []Check, hosts []Host, nas []NAS, sites []Site) *Che
 		}
 	}
 	return g
+}
+
+// Base lists the base checks of an object (see CheckGraph), by id: what
+// says whether it can be reached.
+func (g *CheckGraph) Base(typ string, id int64) []int64 {
+	on := g.on[objRef{typ, id}]
+	var icmp, other []int64
+	for _, cid := range on {
+		switch g.Checks[cid].Kind {
+		case CheckICMP:
+			icmp = append(icmp, cid)
+		case CheckPush:
+		default:
+			other = append(other, cid)
+		}
+	}
+	if icmp != nil {
+		return icmp
+	}
+	return other
 }
 
 func (g *CheckGraph) add(child int64, e CheckEdge) {

@@ -224,6 +224,14 @@ type Delivery struct {
 	LastError string     `json:"last_error,omitempty"`
 }
 
+// OptedOut is an affected member a notice leaves out because they turned
+// that kind of news off: admins see who was not told.
+type OptedOut struct {
+	MemberID int64  `json:"member_id"`
+	Name     string `json:"name"`
+	Email    string `json:"email"`
+}
+
 // StatusReader reads the status page's records (part of Reader).
 type StatusReader interface {
 	GetComponent(ctx context.Context, id int64) (Component, error)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -186,15 +187,24 @@ func loadEvent(ctx context.Context, r registry.Reader, key string) (*event, erro
 // Recipients are who a notice goes to: affected members who did not opt
 // out, and confirmed subscribers of its components, one email per address.
 func Recipients(ctx context.Context, r registry.Reader, incidents bool, components []int64) ([]registry.Delivery, error) {
+	out, _, err := Audience(ctx, r, incidents, components)
+	return out, err
+}
+
+// Audience is Recipients and the affected members left out because they
+// opted out of that kind of news (unless an address of theirs is told
+// anyway, as a subscriber).
+func Audience(ctx context.Context, r registry.Reader, incidents bool, components []int64) ([]registry.Delivery, []registry.OptedOut, error) {
 	members, err := AffectedMembers(ctx, r, components)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	langs, err := r.MemberLanguages(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []registry.Delivery
+	var optedOut []registry.OptedOut
 	emails := map[string]bool{}
 	for _, m := range members {
 		p, err := r.GetMemberPrefs(ctx, m.ID)
@@ -202,9 +212,10 @@ func Recipients(ctx context.Context, r registry.Reader, incidents bool, componen
 			p, err = registry.DefaultMemberPrefs(m.ID), nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if (incidents && !p.Incidents) || (!incidents && !p.Maintenance) {
+			optedOut = append(optedOut, registry.OptedOut{MemberID: m.ID, Name: m.Name, Email: m.Email})
 			continue
 		}
 		key := strings.ToLower(m.Email)
@@ -216,7 +227,7 @@ func Recipients(ctx context.Context, r registry.Reader, incidents bool, componen
 	}
 	subs, err := r.ListSubscribers(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, sub := range subs {
 		if sub.ConfirmedAt == nil || !sub.Covers(components) || emails[sub.Email] {
@@ -225,7 +236,8 @@ func Recipients(ctx context.Context, r registry.Reader, incidents bool, componen
 		emails[sub.Email] = true
 		out = append(out, registry.Delivery{Recipient: "subscriber:" + strconv.FormatInt(sub.ID, 10), Email: sub.Email, Language: sub.Language})
 	}
-	return out, nil
+	optedOut = slices.DeleteFunc(optedOut, func(o registry.OptedOut) bool { return emails[strings.ToLower(o.Email)] })
+	return out, optedOut, nil
 }
 
 // planNotices works out the recipients of each new notice, once.

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -77,6 +78,48 @@ func TestAffectedMembers(t *testing.T) {
 		})
 		if !slices.Equal(emails(got), c.want) {
 			t.Errorf("incidents=%v: %v, want %v", c.incidents, emails(got), c.want)
+		}
+	}
+}
+
+// TestAudienceListsOptedOut: the members a notice leaves out because they
+// opted out are listed, so that an admin knows who was not told; only
+// for the kind of news they turned off.
+func TestAudienceListsOptedOut(t *testing.T) {
+	f := newFixture(t, start)
+	n := f.isp()
+	comp := f.component("Fleming", "", "site:"+strconv.FormatInt(n.fleming.ID, 10))
+	// Zoé turns incidents off but keeps maintenance.
+	if _, err := f.reg.SetMemberPrefs(f.ctx, f.admin, registry.MemberPrefs{MemberID: n.zoe.ID, Maintenance: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		incidents bool
+		want      []string
+	}{{true, []string{"zoe@example.org"}}, {false, nil}} {
+		var out []registry.OptedOut
+		err := f.reg.Read(f.ctx, func(r registry.Reader) error {
+			ds, o, err := status.Audience(f.ctx, r, c.incidents, []int64{comp.ID})
+			for _, d := range ds {
+				if d.Email == "zoe@example.org" && c.incidents {
+					t.Errorf("Zoé is told of incidents she turned off")
+				}
+			}
+			out = o
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, o := range out {
+			if o.MemberID != n.zoe.ID || o.Name == "" {
+				t.Errorf("opted out %+v, want Zoé by id and name", o)
+			}
+			got = append(got, o.Email)
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("incidents=%v: opted out %v, want %v", c.incidents, got, c.want)
 		}
 	}
 }

@@ -26,8 +26,15 @@ type StatusAdmin interface {
 	CancelMaintenance(context.Context, registry.Actor, int64) (registry.Maintenance, error)
 	SetMemberLanguage(ctx context.Context, a registry.Actor, memberID int64, language string) error
 	// Recipients lists who an incident (or maintenance) on these
-	// components would email.
-	Recipients(ctx context.Context, incidents bool, components []int64) ([]registry.Delivery, error)
+	// components would email, and the affected members who opted out.
+	Recipients(ctx context.Context, incidents bool, components []int64) ([]registry.Delivery, []registry.OptedOut, error)
+}
+
+// recipientsResponse is who a notice would email (items), and the
+// affected members it leaves out because they opted out.
+type recipientsResponse struct {
+	Items    []registry.Delivery `json:"items"`
+	OptedOut []registry.OptedOut `json:"opted_out"`
 }
 
 type languageRequest struct {
@@ -162,8 +169,8 @@ func (s *Server) statusRoutes() {
 			}
 			writeJSON(w, http.StatusOK, m)
 		})
-	s.handle("GET /api/v1/status/recipients", "Who an incident (kind=incident) or maintenance (kind=maintenance) on these components would email",
-		nil, reflect.TypeOf(listResponse[registry.Delivery]{}), []string{"component", "kind"}, func(w http.ResponseWriter, r *http.Request) {
+	s.handle("GET /api/v1/status/recipients", "Who an incident (kind=incident) or maintenance (kind=maintenance) on these components would email, and the affected members who opted out",
+		nil, reflect.TypeOf(recipientsResponse{}), []string{"component", "kind"}, func(w http.ResponseWriter, r *http.Request) {
 			q := r.URL.Query()
 			var ids []int64
 			for _, v := range q["component"] {
@@ -181,12 +188,12 @@ func (s *Server) statusRoutes() {
 				s.fail(w, r, fmt.Errorf("kind=%q is not incident or maintenance: %w", kind, errBadRequest))
 				return
 			}
-			ds, err := st.Recipients(r.Context(), kind != "maintenance", ids)
+			ds, out, err := st.Recipients(r.Context(), kind != "maintenance", ids)
 			if err != nil {
 				s.fail(w, r, err)
 				return
 			}
-			writeJSON(w, http.StatusOK, listResponse[registry.Delivery]{Items: nonNil(ds)})
+			writeJSON(w, http.StatusOK, recipientsResponse{Items: nonNil(ds), OptedOut: nonNil(out)})
 		})
 	s.handle("PUT /api/v1/members/{ref}/language", "Set the language of a member's emails (fr, en, or empty)",
 		reflect.TypeOf(languageRequest{}), nil, nil, func(w http.ResponseWriter, r *http.Request) {
