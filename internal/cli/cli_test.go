@@ -144,6 +144,7 @@ func TestMemberAddMapsFlagsAndShowsTheMember(t *testing.T) {
 		"GET /api/v1/sites/3":                     ok(site3),
 		"POST /api/v1/members":                    {201, ada},
 		"GET /api/v1/subscriptions":               ok(`{"items": [` + adaLine + `]}`),
+		"GET /api/v1/members/5/notifications":     ok(`{"member_id": 5, "maintenance": false, "incidents": true}`),
 	})
 	r := api.run("member", "add", "--name", "Ada Lovelace", "--email", "ada@example.org", "--site", "Résidence Nord",
 		"--room", "B204", "--period", "2025-01-01:2025-12-31", "--period", "2026-01-01:2026-12-31")
@@ -162,6 +163,7 @@ room:       B204
 state:      active
 membership: current (until 2026-12-31)
 periods:    2025-01-01 to 2025-12-31, 2026-01-01 to 2026-12-31
+emails:     maintenance no (opted out), incidents yes
 created:    2026-06-01 10:00:00 UTC
 updated:    2026-06-01 10:00:00 UTC
 subscriptions:
@@ -181,6 +183,7 @@ func TestEditSendsOnlyTheFlagsGiven(t *testing.T) {
 		"PATCH /api/v1/members/ada@example.org": ok(ada),
 		"GET /api/v1/sites/3":                   ok(site3),
 		"GET /api/v1/subscriptions":             ok(`{"items": []}`),
+		"GET /api/v1/members/5/notifications":   ok(`{"member_id": 5, "maintenance": true, "incidents": true}`),
 	})
 	r := api.run("member", "edit", "ada@example.org", "--phone", "", "--state", "suspended")
 	if r.code != 0 {

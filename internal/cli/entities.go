@@ -440,6 +440,14 @@ var subscriptionColumns = []column[registry.Subscription]{
 	col("DELEGATED", func(s *registry.Subscription) string { return activeAddress(s, registry.RoleDelegated) }),
 }
 
+// optedIn says whether a member takes one kind of email.
+func optedIn(yes bool) string {
+	if yes {
+		return "yes"
+	}
+	return "no (opted out)"
+}
+
 func showMember(s *session, w io.Writer, m *registry.Member) error {
 	site, err := s.named("sites", m.SiteID)
 	if err != nil {
@@ -453,15 +461,20 @@ func showMember(s *session, w io.Writer, m *registry.Member) error {
 	default:
 		status += " (until " + end + ")"
 	}
-	p := (&props{}).add("id", fmtID(m.ID)).add("name", m.Name).add("email", m.Email).add("phone", m.Phone).
-		add("address", m.Address).add("site", site).add("room", m.Room).add("state", string(m.State)).
-		add("membership", status).add("periods", periodList(m.Periods)).add("notes", m.Notes).
-		add("created", fmtTime(m.CreatedAt)).add("updated", fmtTime(m.UpdatedAt))
-	if err := p.write(w); err != nil {
-		return err
-	}
 	c, err := s.Client()
 	if err != nil {
+		return err
+	}
+	var prefs registry.MemberPrefs
+	if err := c.Do(s.ctx, "GET", "/api/v1/members/"+fmtID(m.ID)+"/notifications", nil, nil, &prefs); err != nil {
+		return fmt.Errorf("notification choices of member %d: %w", m.ID, err)
+	}
+	p := (&props{}).add("id", fmtID(m.ID)).add("name", m.Name).add("email", m.Email).add("phone", m.Phone).
+		add("address", m.Address).add("site", site).add("room", m.Room).add("state", string(m.State)).
+		add("membership", status).add("periods", periodList(m.Periods)).
+		add("emails", fmt.Sprintf("maintenance %s, incidents %s", optedIn(prefs.Maintenance), optedIn(prefs.Incidents))).
+		add("notes", m.Notes).add("created", fmtTime(m.CreatedAt)).add("updated", fmtTime(m.UpdatedAt))
+	if err := p.write(w); err != nil {
 		return err
 	}
 	subs, err := client.List(s.ctx, c, client.Subscriptions, client.ListOptions{MemberID: m.ID})

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -74,6 +75,21 @@ func (s *Server) adminMember(w http.ResponseWriter, r *http.Request) {
 	m := d.Member
 	m.Periods = nil
 	d.Props = props(lang, m)
+	// What the member chose to be emailed about: an admin wondering why
+	// they were not told of a maintenance looks here.
+	prefs, err := s.opt.Registry.MemberPrefs(ctx, id)
+	if err != nil {
+		s.renderFailure(w, r, err)
+		return
+	}
+	yesNo := func(b bool) string {
+		if b {
+			return translate(lang, "member.notifications.yes")
+		}
+		return translate(lang, "member.notifications.no")
+	}
+	d.Props = append(d.Props, prop{Label: translate(lang, "member.notifications.admin"),
+		Value: fmt.Sprintf(translate(lang, "member.notifications.admin_value"), yesNo(prefs.Maintenance), yesNo(prefs.Incidents))})
 	logins := map[int64]string{}
 	for _, l := range d.Lines {
 		logins[l.ID] = l.Login

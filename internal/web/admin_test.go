@@ -466,3 +466,31 @@ func TestIncidentAndMaintenancePages(t *testing.T) {
 		t.Fatalf("cancelled maintenance:\n%s", r.body)
 	}
 }
+
+// An admin sees what a member chose to be emailed about, on the member's
+// page and through the API: why someone was not told of a maintenance.
+func TestAdminSeesAMembersEmailChoices(t *testing.T) {
+	e := newUIEnv(t)
+	m, _ := e.isp()
+	ada := e.addAdmin("Ada", registry.RoleReadOnly)
+	if _, err := e.reg.SetMemberPrefs(context.Background(), registry.Actor{Name: "member:test"},
+		registry.MemberPrefs{MemberID: m.ID, Maintenance: false, Incidents: true}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	b.mustLogin("Ada")
+	r := b.get("/admin/members/" + strconv.FormatInt(m.ID, 10))
+	if r.status != 200 || !strings.Contains(r.body, "Emails to the member") || !strings.Contains(r.body, "maintenance: no (opted out); incidents: yes") {
+		t.Fatalf("member page: %d\n%s", r.status, r.body)
+	}
+	token, _, err := e.reg.CreateToken(context.Background(), registry.System, ada.ID, "t", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/api/v1/members/"+strconv.FormatInt(m.ID, 10)+"/notifications", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	var prefs registry.MemberPrefs
+	if r := b.do(req); r.status != 200 || json.Unmarshal([]byte(r.body), &prefs) != nil || prefs.Maintenance || !prefs.Incidents {
+		t.Fatalf("API: %d %s", r.status, r.body)
+	}
+}

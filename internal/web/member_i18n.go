@@ -90,6 +90,10 @@ func init() {
 		"member.notifications.maintenance": "planned maintenance that affects my lines",
 		"member.notifications.incidents":   "outages that affect my lines",
 		"member.notifications.saved":       "Your notification choices are saved.",
+		"member.notifications.admin":       "Emails to the member",
+		"member.notifications.admin_value": "maintenance: %s; incidents: %s",
+		"member.notifications.yes":         "yes",
+		"member.notifications.no":          "no (opted out)",
 		"member.notifications.language":    "Language of the emails",
 		"member.notifications.langdefault": "the association's default",
 
@@ -191,6 +195,10 @@ func init() {
 		"member.notifications.maintenance": "des travaux prévus qui touchent mes lignes",
 		"member.notifications.incidents":   "des pannes qui touchent mes lignes",
 		"member.notifications.saved":       "Vos choix de notification sont enregistrés.",
+		"member.notifications.admin":       "Courriels à l'adhérent",
+		"member.notifications.admin_value": "travaux : %s ; pannes : %s",
+		"member.notifications.yes":         "oui",
+		"member.notifications.no":          "non (désinscrit)",
 		"member.notifications.language":    "Langue des courriels",
 		"member.notifications.langdefault": "celle de l'association par défaut",
 

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"reflect"
 	"strconv"
@@ -67,6 +68,20 @@ func (s *Server) routes() {
 		present: func(m *registry.Member) { m.Annotate(reg.Now()) },
 		create:  reg.CreateMember, update: reg.UpdateMember, delete: reg.DeleteMember,
 	})
+	s.handle("GET /api/v1/members/{ref}/notifications", "What a member chose to be emailed about (their choices are theirs to change)",
+		nil, reflect.TypeOf(registry.MemberPrefs{}), nil, func(w http.ResponseWriter, r *http.Request) {
+			m, err := reg.FindMember(r.Context(), r.PathValue("ref"))
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			p, err := reg.MemberPrefs(r.Context(), m.ID)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			writeJSON(w, http.StatusOK, p)
+		})
 	register(s, resource[registry.Subscription, registry.SubscriptionInput]{
 		path: "subscriptions", name: "subscription", refHelp: "id, login, IP address or MAC address",
 		queries: []string{"member_id", "kind"},
