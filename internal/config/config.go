@@ -1,5 +1,6 @@
 // Package config reads maillon's configuration: a YAML file, then MAILLON_*
-// environment variables on top, then Validate. There are no globals: the
+// environment variables on top (one per scalar key, derived from the YAML
+// tags: see env.go), then Validate. There are no globals: the
 // daemon passes the Config it loaded to what it starts.
 package config
 
@@ -205,7 +206,7 @@ func Load(path string) (*Config, error) {
 			return nil, fmt.Errorf("config %s: %w", path, err)
 		}
 	}
-	if err := c.applyEnv(os.LookupEnv); err != nil {
+	if err := c.applyEnv(os.Environ()); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	if err := c.Validate(); err != nil {
@@ -219,56 +220,6 @@ func (c *Config) parse(b []byte) error {
 	dec.KnownFields(true) // a misspelt key is an error, not a silent default
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
 		return err
-	}
-	return nil
-}
-
-// applyEnv lets MAILLON_* variables override the file, which is how
-// containers and systemd credentials pass secrets.
-func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
-	str := map[string]*string{
-		"MAILLON_DATABASE":         &c.Database,
-		"MAILLON_DATABASE_LISTEN":  &c.DatabaseListen,
-		"MAILLON_SECRET_KEY":       &c.SecretKey,
-		"MAILLON_LISTEN_HTTP":      &c.Listen.HTTP,
-		"MAILLON_LISTEN_SOCKET":    &c.Listen.Socket,
-		"MAILLON_LOG_LEVEL":        &c.Log.Level,
-		"MAILLON_LOG_FORMAT":       &c.Log.Format,
-		"MAILLON_RADIUS_AUTH":      &c.RADIUS.Auth,
-		"MAILLON_RADIUS_ACCT":      &c.RADIUS.Acct,
-		"MAILLON_RADIUS_SPOOL_DIR": &c.RADIUS.SpoolDir,
-		"MAILLON_DNS_LISTEN":       &c.DNS.Listen,
-	}
-	for k, p := range str {
-		if v, ok := lookup(k); ok {
-			*p = v
-		}
-	}
-	if err := c.CA.applyEnv(lookup); err != nil {
-		return err
-	}
-	if err := c.Web.applyEnv(lookup); err != nil {
-		return err
-	}
-	if err := c.Roster.applyEnv(lookup); err != nil {
-		return err
-	}
-	if v, ok := lookup("MAILLON_MONITOR_ALERTMANAGER_TOKEN"); ok {
-		c.Monitor.Alertmanager.Token = v
-	}
-	if v, ok := lookup("MAILLON_IPAM_QUARANTINE"); ok {
-		d, err := ParseDuration(v)
-		if err != nil {
-			return fmt.Errorf("MAILLON_IPAM_QUARANTINE: %w", err)
-		}
-		c.IPAM.Quarantine.Duration = d
-	}
-	if v, ok := lookup("MAILLON_IPAM_DELEGATED_PREFIX_LENGTH"); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return fmt.Errorf("MAILLON_IPAM_DELEGATED_PREFIX_LENGTH: %q is not a number", v)
-		}
-		c.IPAM.DelegatedBits = n
 	}
 	return nil
 }
@@ -432,8 +383,9 @@ func ParseDecision(s string) (reject bool, vlan string, err error) {
 
 // Template is the commented configuration `maillon init` writes.
 func Template(database, secretKey, socket string) string {
-	return fmt.Sprintf(`# maillon configuration. Every key can also be set from the environment:
-# MAILLON_DATABASE, MAILLON_SECRET_KEY, MAILLON_LISTEN_HTTP, ...
+	return fmt.Sprintf(`# maillon configuration. Every key holding a value or a list of strings
+# can also be set from the environment, as MAILLON_ and its path in capitals:
+# MAILLON_DATABASE, MAILLON_LISTEN_HTTP, MAILLON_MONITOR_DISABLED, ...
 
 # A SQLite file (the default, fine up to tens of thousands of subscribers)
 # or a PostgreSQL URL for several maillon instances on one database, e.g.
