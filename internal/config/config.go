@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -216,6 +217,17 @@ func Load(path string) (*Config, error) {
 }
 
 func (c *Config) parse(b []byte) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return syntaxError(b, err)
+	}
+	if len(doc.Content) > 0 {
+		if err := checkNode(doc.Content[0], reflect.TypeFor[Config](), ""); err != nil {
+			return err
+		}
+	}
+	// checkNode has found what a user gets wrong; the decoder still refuses
+	// unknown keys in case the two ever disagree.
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true) // a misspelt key is an error, not a silent default
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
