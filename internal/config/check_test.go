@@ -43,3 +43,31 @@ func TestSyntaxErrorLine(t *testing.T) {
 		t.Fatalf("error %v, want line 8", err)
 	}
 }
+
+func TestDNSNamesValidated(t *testing.T) {
+	head := "database: /tmp/x.db\nsecret_key: " + secret.NewKey() + "\n"
+	for body, want := range map[string]string{
+		"dns:\n  hostmaster: nope\n":                                 "dns.hostmaster",
+		"dns:\n  hostmaster: \"host master@example.org\"\n":          "dns.hostmaster",
+		"dns:\n  hostmaster: hostmaster@bad_domain!\n":               "dns.hostmaster",
+		"dns:\n  nameservers: [\"bad name!\"]\n":                     "dns.nameservers[0]",
+		"dns:\n  nameservers: [ns1.example.org., -ns.example.org]\n": "dns.nameservers[1]",
+		"dns:\n  nameservers: [ns1]\n":                               "dns.nameservers[0]",
+	} {
+		_, err := Load(write(t, head+body))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("config %q: error %v, want it to mention %q", body, err, want)
+		}
+	}
+	for _, body := range []string{
+		"dns:\n  hostmaster: hostmaster@example.org\n  nameservers: [ns1.example.org., ns2.example.net]\n",
+		"dns:\n  hostmaster: first.last@example.org\n",
+		"dns:\n  hostmaster: hostmaster.example.org.\n",
+		"dns:\n  hostmaster: 'first\\.last.example.org.'\n",
+		"dns:\n  hostmaster: \"\"\n",
+	} {
+		if _, err := Load(write(t, head+body)); err != nil {
+			t.Errorf("config %q: %v", body, err)
+		}
+	}
+}

@@ -330,6 +330,16 @@ func (c *Config) Validate() error {
 }
 
 func (d *DNS) validate() error {
+	// Checked even with DNS off: pushes and zone exports use them too, and
+	// a mistake found at start beats a bad SOA found by a registry.
+	for i, ns := range d.Nameservers {
+		if !isHostName(ns) {
+			return fmt.Errorf("dns.nameservers[%d]: %q is not a host name (e.g. ns1.example.org.)", i, ns)
+		}
+	}
+	if d.Hostmaster != "" && !isMailbox(d.Hostmaster) {
+		return fmt.Errorf("dns.hostmaster: %q is neither a mail address (hostmaster@example.org) nor a mailbox as a DNS name (hostmaster.example.org.)", d.Hostmaster)
+	}
 	if d.Listen == "" {
 		return nil
 	}
@@ -379,6 +389,51 @@ func (d *DNS) validate() error {
 		}
 	}
 	return nil
+}
+
+// isHostName reports whether s is a fully qualified host name: two labels
+// or more of letters, digits and inner hyphens, the final dot optional.
+func isHostName(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if len(s) > 253 || !strings.Contains(s, ".") {
+		return false
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// isMailbox reports whether s is an SOA RNAME: local@host, or the DNS form
+// local.host. whose first label is the local part (dots in it escaped as
+// \.).
+func isMailbox(s string) bool {
+	local, host, at := strings.Cut(s, "@")
+	if !at {
+		// The first unescaped dot ends the local part.
+		i := 0
+		for i < len(s) && s[i] != '.' {
+			if s[i] == '\\' {
+				i++
+			}
+			i++
+		}
+		if i >= len(s) {
+			return false
+		}
+		local, host = strings.ReplaceAll(s[:i], `\.`, "."), s[i+1:]
+	}
+	if local == "" || len(local) > 63 || strings.ContainsAny(local, " \t@\\\"(),:;<>[]") {
+		return false
+	}
+	return isHostName(host)
 }
 
 // ParseDecision reads "reject" or "vlan NAME".
