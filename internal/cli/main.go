@@ -92,7 +92,7 @@ func run(ctx context.Context, args []string, s *session) int {
 		fmt.Fprintln(s.stderr, "maillon: interrupted")
 		return 130
 	}
-	fmt.Fprintln(s.stderr, "maillon: "+oneLine(err.Error()))
+	fmt.Fprintln(s.stderr, "maillon: "+errorLines(err.Error()))
 	var ue usageError
 	if errors.As(err, &ue) {
 		return 2
@@ -100,7 +100,20 @@ func run(ctx context.Context, args []string, s *session) int {
 	return 1
 }
 
-// oneLine keeps an error to the one line a terminal user reads.
+// errorLines tidies an error for the terminal. An error of several lines
+// (an import's bad lines, one per line of the file) keeps one per line,
+// indented under the first, rather than running together.
+func errorLines(s string) string {
+	var lines []string
+	for l := range strings.SplitSeq(s, "\n") {
+		if l = oneLine(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, "\n  ")
+}
+
+// oneLine keeps a text to the one line a table cell or terminal shows.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
 }

@@ -87,36 +87,6 @@ func (k CAKey) Passphrase() ([]byte, error) {
 	return []byte(strings.TrimRight(string(b), "\r\n")), nil
 }
 
-func (c *CA) applyEnv(lookup func(string) (string, bool)) error {
-	for k, p := range map[string]*string{
-		"MAILLON_CA_USER_KEY_FILE":        &c.User.KeyFile,
-		"MAILLON_CA_USER_PASSPHRASE_FILE": &c.User.PassphraseFile,
-		"MAILLON_CA_USER_AGENT_KEY":       &c.User.AgentKey,
-		"MAILLON_CA_USER_AGENT_SOCKET":    &c.User.AgentSocket,
-		"MAILLON_CA_HOST_KEY_FILE":        &c.Host.KeyFile,
-		"MAILLON_CA_HOST_PASSPHRASE_FILE": &c.Host.PassphraseFile,
-		"MAILLON_CA_HOST_AGENT_KEY":       &c.Host.AgentKey,
-		"MAILLON_CA_HOST_AGENT_SOCKET":    &c.Host.AgentSocket,
-		"MAILLON_CA_KRL_PATH":             &c.KRLPath,
-		"MAILLON_CA_PUBLIC_URL":           &c.PublicURL,
-	} {
-		if v, ok := lookup(k); ok {
-			*p = v
-		}
-	}
-	for k, p := range map[string]*Duration{"MAILLON_CA_USER_VALIDITY": &c.User.Validity, "MAILLON_CA_HOST_VALIDITY": &c.Host.Validity,
-		"MAILLON_CA_USER_REMINDER": &c.User.Reminder} {
-		if v, ok := lookup(k); ok {
-			d, err := ParseDuration(v)
-			if err != nil {
-				return fmt.Errorf("%s: %w", k, err)
-			}
-			p.Duration = d
-		}
-	}
-	return nil
-}
-
 func (k CAKey) validate(key string) error {
 	if k.KeyFile != "" && k.AgentKey != "" {
 		return fmt.Errorf("%s: key_file and agent_key exclude each other (a file, or a key in ssh-agent)", key)

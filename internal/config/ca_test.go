@@ -39,7 +39,7 @@ func TestCAConfig(t *testing.T) {
 		t.Fatalf("passphrase %q, %v", p, err)
 	}
 	env := map[string]string{"MAILLON_CA_USER_AGENT_KEY": "SHA256:x", "MAILLON_CA_USER_KEY_FILE": "", "MAILLON_CA_USER_PASSPHRASE_FILE": "", "MAILLON_CA_HOST_VALIDITY": "90d"}
-	if err := c.applyEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+	if err := c.applyEnv(environ(env)); err != nil {
 		t.Fatal(err)
 	}
 	if c.CA.User.AgentKey != "SHA256:x" || c.CA.User.KeyFile != "" || c.CA.Host.Validity.Duration != 90*24*time.Hour {

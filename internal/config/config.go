@@ -1,5 +1,6 @@
 // Package config reads maillon's configuration: a YAML file, then MAILLON_*
-// environment variables on top, then Validate. There are no globals: the
+// environment variables on top (one per scalar key, derived from the YAML
+// tags: see env.go), then Validate. There are no globals: the
 // daemon passes the Config it loaded to what it starts.
 package config
 
@@ -13,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -206,7 +208,7 @@ func Load(path string) (*Config, error) {
 			return nil, fmt.Errorf("config %s: %w", path, err)
 		}
 	}
-	if err := c.applyEnv(os.LookupEnv); err != nil {
+	if err := c.applyEnv(os.Environ()); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	if err := c.Validate(); err != nil {
@@ -216,60 +218,21 @@ func Load(path string) (*Config, error) {
 }
 
 func (c *Config) parse(b []byte) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return syntaxError(b, err)
+	}
+	if len(doc.Content) > 0 {
+		if err := checkNode(doc.Content[0], reflect.TypeFor[Config](), ""); err != nil {
+			return err
+		}
+	}
+	// checkNode has found what a user gets wrong; the decoder still refuses
+	// unknown keys in case the two ever disagree.
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true) // a misspelt key is an error, not a silent default
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
 		return err
-	}
-	return nil
-}
-
-// applyEnv lets MAILLON_* variables override the file, which is how
-// containers and systemd credentials pass secrets.
-func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
-	str := map[string]*string{
-		"MAILLON_DATABASE":         &c.Database,
-		"MAILLON_DATABASE_LISTEN":  &c.DatabaseListen,
-		"MAILLON_SECRET_KEY":       &c.SecretKey,
-		"MAILLON_LISTEN_HTTP":      &c.Listen.HTTP,
-		"MAILLON_LISTEN_SOCKET":    &c.Listen.Socket,
-		"MAILLON_LOG_LEVEL":        &c.Log.Level,
-		"MAILLON_LOG_FORMAT":       &c.Log.Format,
-		"MAILLON_RADIUS_AUTH":      &c.RADIUS.Auth,
-		"MAILLON_RADIUS_ACCT":      &c.RADIUS.Acct,
-		"MAILLON_RADIUS_SPOOL_DIR": &c.RADIUS.SpoolDir,
-		"MAILLON_DNS_LISTEN":       &c.DNS.Listen,
-	}
-	for k, p := range str {
-		if v, ok := lookup(k); ok {
-			*p = v
-		}
-	}
-	if err := c.CA.applyEnv(lookup); err != nil {
-		return err
-	}
-	if err := c.Web.applyEnv(lookup); err != nil {
-		return err
-	}
-	if err := c.Roster.applyEnv(lookup); err != nil {
-		return err
-	}
-	if v, ok := lookup("MAILLON_MONITOR_ALERTMANAGER_TOKEN"); ok {
-		c.Monitor.Alertmanager.Token = v
-	}
-	if v, ok := lookup("MAILLON_IPAM_QUARANTINE"); ok {
-		d, err := ParseDuration(v)
-		if err != nil {
-			return fmt.Errorf("MAILLON_IPAM_QUARANTINE: %w", err)
-		}
-		c.IPAM.Quarantine.Duration = d
-	}
-	if v, ok := lookup("MAILLON_IPAM_DELEGATED_PREFIX_LENGTH"); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return fmt.Errorf("MAILLON_IPAM_DELEGATED_PREFIX_LENGTH: %q is not a number", v)
-		}
-		c.IPAM.DelegatedBits = n
 	}
 	return nil
 }
@@ -373,6 +336,16 @@ func (c *Config) Validate() error {
 }
 
 func (d *DNS) validate() error {
+	// Checked even with DNS off: pushes and zone exports use them too, and
+	// a mistake found at start beats a bad SOA found by a registry.
+	for i, ns := range d.Nameservers {
+		if !isHostName(ns) {
+			return fmt.Errorf("dns.nameservers[%d]: %q is not a host name (e.g. ns1.example.org.)", i, ns)
+		}
+	}
+	if d.Hostmaster != "" && !isMailbox(d.Hostmaster) {
+		return fmt.Errorf("dns.hostmaster: %q is neither a mail address (hostmaster@example.org) nor a mailbox as a DNS name (hostmaster.example.org.)", d.Hostmaster)
+	}
 	if d.Listen == "" {
 		return nil
 	}
@@ -424,6 +397,51 @@ func (d *DNS) validate() error {
 	return nil
 }
 
+// isHostName reports whether s is a fully qualified host name: two labels
+// or more of letters, digits and inner hyphens, the final dot optional.
+func isHostName(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if len(s) > 253 || !strings.Contains(s, ".") {
+		return false
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// isMailbox reports whether s is an SOA RNAME: local@host, or the DNS form
+// local.host. whose first label is the local part (dots in it escaped as
+// \.).
+func isMailbox(s string) bool {
+	local, host, at := strings.Cut(s, "@")
+	if !at {
+		// The first unescaped dot ends the local part.
+		i := 0
+		for i < len(s) && s[i] != '.' {
+			if s[i] == '\\' {
+				i++
+			}
+			i++
+		}
+		if i >= len(s) {
+			return false
+		}
+		local, host = strings.ReplaceAll(s[:i], `\.`, "."), s[i+1:]
+	}
+	if local == "" || len(local) > 63 || strings.ContainsAny(local, " \t@\\\"(),:;<>[]") {
+		return false
+	}
+	return isHostName(host)
+}
+
 // ParseDecision reads "reject" or "vlan NAME".
 func ParseDecision(s string) (reject bool, vlan string, err error) {
 	s = strings.TrimSpace(s)
@@ -438,8 +456,9 @@ func ParseDecision(s string) (reject bool, vlan string, err error) {
 
 // Template is the commented configuration `maillon init` writes.
 func Template(database, secretKey, socket string) string {
-	return fmt.Sprintf(`# maillon configuration. Every key can also be set from the environment:
-# MAILLON_DATABASE, MAILLON_SECRET_KEY, MAILLON_LISTEN_HTTP, ...
+	return fmt.Sprintf(`# maillon configuration. Every key holding a value or a list of strings
+# can also be set from the environment, as MAILLON_ and its path in capitals:
+# MAILLON_DATABASE, MAILLON_LISTEN_HTTP, MAILLON_MONITOR_DISABLED, ...
 
 # A SQLite file (the default, fine up to tens of thousands of subscribers)
 # or a PostgreSQL URL for several maillon instances on one database, e.g.

@@ -34,7 +34,7 @@ func TestEnvOverridesFile(t *testing.T) {
 	c := Default()
 	c.SecretKey = secret.NewKey()
 	env := map[string]string{"MAILLON_DATABASE": "postgres://x@y/z", "MAILLON_IPAM_QUARANTINE": "2d", "MAILLON_RADIUS_AUTH": "127.0.0.1:11812"}
-	if err := c.applyEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+	if err := c.applyEnv(environ(env)); err != nil {
 		t.Fatal(err)
 	}
 	if c.Database != "postgres://x@y/z" || c.IPAM.Quarantine.Duration != 48*time.Hour || c.RADIUS.Auth != "127.0.0.1:11812" {

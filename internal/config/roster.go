@@ -42,22 +42,6 @@ func ParseMonthDay(s string) (time.Month, int, error) {
 	return time.Month(month), day, nil
 }
 
-func (r *Roster) applyEnv(lookup func(string) (string, bool)) error {
-	for k, p := range map[string]*string{"MAILLON_ROSTER_RENEWAL": &r.Renewal, "MAILLON_ROSTER_PUBLIC_URL": &r.PublicURL} {
-		if v, ok := lookup(k); ok {
-			*p = v
-		}
-	}
-	if v, ok := lookup("MAILLON_ROSTER_WINDOW"); ok {
-		d, err := ParseDuration(v)
-		if err != nil {
-			return fmt.Errorf("MAILLON_ROSTER_WINDOW: %w", err)
-		}
-		r.Window.Duration = d
-	}
-	return nil
-}
-
 func (r *Roster) validate() error {
 	if r.Renewal != "" {
 		if _, _, err := ParseMonthDay(r.Renewal); err != nil {

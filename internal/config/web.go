@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
-	"strings"
 	"time"
 )
 
@@ -60,33 +59,6 @@ func defaultWeb() Web {
 
 // Enabled reports whether single sign-on is configured.
 func (o OIDC) Enabled() bool { return o.Issuer != "" }
-
-func (w *Web) applyEnv(lookup func(string) (string, bool)) error {
-	for k, p := range map[string]*string{
-		"MAILLON_WEB_PUBLIC_URL":         &w.PublicURL,
-		"MAILLON_WEB_OIDC_ISSUER":        &w.OIDC.Issuer,
-		"MAILLON_WEB_OIDC_CLIENT_ID":     &w.OIDC.ClientID,
-		"MAILLON_WEB_OIDC_CLIENT_SECRET": &w.OIDC.ClientSecret,
-		"MAILLON_WEB_OIDC_REDIRECT_URL":  &w.OIDC.RedirectURL,
-	} {
-		if v, ok := lookup(k); ok {
-			*p = v
-		}
-	}
-	for k, p := range map[string]*Duration{"MAILLON_WEB_SESSION_LIFETIME": &w.SessionLifetime, "MAILLON_WEB_IDLE_TIMEOUT": &w.IdleTimeout} {
-		if v, ok := lookup(k); ok {
-			d, err := ParseDuration(v)
-			if err != nil {
-				return fmt.Errorf("%s: %w", k, err)
-			}
-			p.Duration = d
-		}
-	}
-	if v, ok := lookup("MAILLON_WEB_SECURE_COOKIES"); ok {
-		w.SecureCookies = v == "1" || strings.EqualFold(v, "true") || strings.EqualFold(v, "yes")
-	}
-	return nil
-}
 
 func (w *Web) validate() error {
 	if w.SessionLifetime.Duration <= 0 {

@@ -275,7 +275,7 @@ func (s *Service) planNotices(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		s.log.Info("status: notice planned", "notice", n.Key, "recipients", added)
+		s.log.Info("status: "+ev.happened()+": notice queued", "notice", n.Key, "recipients", added)
 	}
 	return nil
 }
