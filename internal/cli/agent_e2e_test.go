@@ -6,13 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"maillon/internal/app"
 	"maillon/internal/config"
 	"maillon/internal/registry"
+	"maillon/internal/testenv"
 )
 
 // daemon is a maillon that a test stops and starts again on the same
@@ -51,30 +51,12 @@ func (d *daemon) stop() {
 	d.cancel = nil
 }
 
-// syncBuffer is a writer that the agent logs to while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // runAgent runs "maillon agent" through the command line's own path
 // until the test ends, and returns its log.
-func runAgent(t *testing.T, env map[string]string, args ...string) *syncBuffer {
+func runAgent(t *testing.T, env map[string]string, args ...string) *testenv.Buffer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	log := &syncBuffer{}
+	log := &testenv.Buffer{}
 	done := make(chan int, 1)
 	go func() {
 		var out strings.Builder
@@ -92,7 +74,7 @@ func runAgent(t *testing.T, env map[string]string, args ...string) *syncBuffer {
 }
 
 // waitFor polls until cond holds; the deadline only bounds a broken run.
-func waitFor(t *testing.T, what string, log *syncBuffer, cond func() bool) {
+func waitFor(t *testing.T, what string, log *testenv.Buffer, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for !cond() {

@@ -1,46 +1,27 @@
 package status_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"maillon/internal/notify"
 	"maillon/internal/registry"
+	"maillon/internal/testenv"
 )
 
 type discardSender struct{}
 
 func (discardSender) Send(context.Context, notify.Message) error { return nil }
 
-// lockedBuffer is a log sink safe for the service's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // The log says what happened to a maintenance (planned, started, ended),
 // not "notice planned" for all three.
 func TestMaintenanceNoticesLogWhatHappened(t *testing.T) {
 	f := newFixture(t, start)
 	n := f.isp()
-	var logs lockedBuffer
+	var logs testenv.Buffer
 	f.opt.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	f.opt.Sender = discardSender{}
 	f.restart()
