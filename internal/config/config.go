@@ -556,8 +556,8 @@ web:
   # public_url: https://maillon.example.org
   # secure_cookies: true   # behind a reverse proxy that terminates TLS
   # trusted_proxies: [127.0.0.1]   # that proxy: its X-Forwarded-For is believed
-  # Who reads /metrics without an admin's API token (default: this machine).
-  # metrics_from: [127.0.0.1, "192.0.2.10"]
+  # Who reads /metrics without an admin's API token, besides this machine.
+  # metrics_from: ["192.0.2.10"]
 
 log:
   level: info   # debug, info, warn, error

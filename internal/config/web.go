@@ -20,8 +20,8 @@ type Web struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
 	// believed when rate-limiting logins per client address.
 	TrustedProxies []string `yaml:"trusted_proxies"`
-	// MetricsFrom are the networks that may read /metrics without a token
-	// (default: this machine only); others need an admin's API token.
+	// MetricsFrom are the networks that may read /metrics without a token,
+	// besides this machine; others need an admin's API token.
 	// Check names and targets describe the network's inside.
 	MetricsFrom []string `yaml:"metrics_from"`
 	// PublicURL is maillon's address as browsers reach it

@@ -26,10 +26,9 @@ func parseNets(list []string) []netip.Prefix {
 // anybody else with an admin's API token (or on the local socket): check
 // names, targets and NAS names map the inside of the network.
 func (s *Server) metricsGate(h http.Handler) http.Handler {
-	from := loopback
-	if w := s.web(); len(w.MetricsFrom) > 0 {
-		from = parseNets(w.MetricsFrom)
-	}
+	// Other networks are added to this machine, not put in its place: a
+	// local Prometheus keeps working when a remote one is added.
+	from := append(append([]netip.Prefix{}, loopback...), parseNets(s.web().MetricsFrom)...)
 	withToken := s.authenticate(h.ServeHTTP)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if a, ok := s.directClient(r); ok {
@@ -44,10 +43,11 @@ func (s *Server) metricsGate(h http.Handler) http.Handler {
 	})
 }
 
-// directClient is the address a request came from, when it can be told:
-// behind a reverse proxy that is not in web.trusted_proxies, every
-// visitor would look like the proxy (often 127.0.0.1), so a request that
-// was forwarded has no address to trust.
+// directClient is the address a request came from, when it can be told.
+// Behind a reverse proxy every visitor looks like the proxy (often
+// 127.0.0.1): a request from a trusted proxy counts by the client its
+// X-Forwarded-For names, and one that names none, or that was forwarded
+// by a proxy not in web.trusted_proxies, has no address to trust.
 func (s *Server) directClient(r *http.Request) (netip.Addr, bool) {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -57,9 +57,14 @@ func (s *Server) directClient(r *http.Request) (netip.Addr, bool) {
 	if err != nil {
 		return netip.Addr{}, false
 	}
+	peer = peer.Unmap()
 	forwarded := r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("Forwarded") != "" || r.Header.Get("X-Real-Ip") != ""
-	if forwarded && !s.trusted(peer.Unmap()) {
-		return netip.Addr{}, false
+	if !s.trusted(peer) {
+		return peer, !forwarded
 	}
-	return s.clientIP(r), true
+	client := s.clientIP(r)
+	if s.trusted(client) {
+		return netip.Addr{}, false // no hop beyond the proxies: who is it?
+	}
+	return client, true
 }

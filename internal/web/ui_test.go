@@ -508,19 +508,42 @@ func TestMetricsNeedLocalOrToken(t *testing.T) {
 		t.Fatalf("/metrics through an untrusted proxy: %d, want 401", code)
 	}
 
+	// Behind a trusted proxy on this machine, the client is who counts,
+	// and a request naming no client is nobody's.
+	proxied := newUIEnvWith(t, func(_ string, w *config.Web) {
+		w.TrustedProxies = []string{"127.0.0.1"}
+		w.MetricsFrom = []string{"192.0.2.0/24"}
+	})
+	for _, h := range [][]string{
+		{"X-Real-Ip", "203.0.113.9"}, {"Forwarded", "for=203.0.113.9"}, {"X-Forwarded-For", "unknown"},
+		{"X-Forwarded-For", "203.0.113.9"}, {"X-Forwarded-For", "127.0.0.1"},
+	} {
+		if code := get(proxied, "", h...); code != http.StatusUnauthorized {
+			t.Errorf("/metrics through the proxy with %s: %s: %d, want 401", h[0], h[1], code)
+		}
+	}
+	if code := get(proxied, "", "X-Forwarded-For", "192.0.2.7"); code != 200 {
+		t.Errorf("/metrics for a client in web.metrics_from through the proxy: %d", code)
+	}
+
+	// web.metrics_from adds networks to this machine.
 	remote := newUIEnvWith(t, func(_ string, w *config.Web) { w.MetricsFrom = []string{"192.0.2.0/24"} })
-	if code := get(remote, ""); code != http.StatusUnauthorized {
-		t.Fatalf("/metrics from outside web.metrics_from: %d, want 401", code)
+	if code := get(remote, ""); code != 200 {
+		t.Fatalf("/metrics from this machine with web.metrics_from set: %d", code)
+	}
+	if code := get(remote, "", "X-Forwarded-For", "203.0.113.9"); code != http.StatusUnauthorized {
+		t.Fatalf("/metrics forwarded by an untrusted proxy: %d, want 401", code)
 	}
 	ro := remote.addAdmin("Reader", registry.RoleReadOnly)
 	token, _, err := remote.reg.CreateToken(context.Background(), registry.System, ro.ID, "prometheus", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code := get(remote, token); code != 200 {
+	// From elsewhere (as an untrusted proxy's client is), a token opens it.
+	if code := get(remote, token, "X-Forwarded-For", "203.0.113.9"); code != 200 {
 		t.Fatalf("/metrics with a read-only admin's token: %d", code)
 	}
-	if code := get(remote, "not-a-token"); code != http.StatusUnauthorized {
+	if code := get(remote, "not-a-token", "X-Forwarded-For", "203.0.113.9"); code != http.StatusUnauthorized {
 		t.Fatalf("/metrics with a wrong token: %d", code)
 	}
 }
