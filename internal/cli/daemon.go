@@ -120,14 +120,20 @@ database and the first admin, and prints that admin's API token (shown once).`,
 		}
 		// The file is read from other directories (systemd, the CLI):
 		// relative paths are made absolute here, where they mean something.
-		for _, p := range []*string{&sock, dbURL} {
-			if *p != "" && !isPostgresURL(*p) && !strings.Contains(*p, ":") && !filepath.IsAbs(*p) {
-				abs, err := filepath.Abs(*p)
-				if err != nil {
-					return err
-				}
-				*p = abs
+		if !filepath.IsAbs(sock) {
+			abs, err := filepath.Abs(sock)
+			if err != nil {
+				return err
 			}
+			sock = abs
+		}
+		if p := store.SQLitePath(*dbURL); !isPostgresURL(*dbURL) && p != "" && !filepath.IsAbs(p) {
+			abs, err := filepath.Abs(p)
+			if err != nil {
+				return err
+			}
+			// sqlite:x.db and file:x.db keep their prefix.
+			*dbURL = strings.Replace(*dbURL, p, abs, 1)
 		}
 		if !isPostgresURL(*dbURL) {
 			if err := os.MkdirAll(filepath.Dir(store.SQLitePath(*dbURL)), 0o750); err != nil {

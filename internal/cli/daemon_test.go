@@ -235,7 +235,8 @@ func TestInitWritesAbsolutePaths(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("init: %d %s", r.code, r.stderr)
 	}
-	t.Chdir(t.TempDir())
+	elsewhere := t.TempDir()
+	t.Chdir(elsewhere)
 	cfg, err := config.Load(filepath.Join(dir, "etc/maillon.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -251,6 +252,16 @@ func TestInitWritesAbsolutePaths(t *testing.T) {
 	var admins []registry.Admin
 	if err := st.Read(context.Background(), func(r registry.Reader) error { admins, err = r.ListAdmins(context.Background()); return err }); err != nil || len(admins) != 1 {
 		t.Fatalf("the database init made has %d admins: %v", len(admins), err)
+	}
+
+	// A sqlite: URL keeps its prefix, its path made absolute.
+	r = runCLI(runOpt{}, nil, "init", "--config", filepath.Join(dir, "etc/prefixed.yaml"), "--database", "sqlite:var/other.db",
+		"--admin-email", "root@example.org", "--socket", filepath.Join(dir, "run/other.sock"))
+	if r.code != 0 {
+		t.Fatalf("init with sqlite:: %d %s", r.code, r.stderr)
+	}
+	if cfg, err := config.Load(filepath.Join(dir, "etc/prefixed.yaml")); err != nil || cfg.Database != "sqlite:"+filepath.Join(elsewhere, "var/other.db") {
+		t.Fatalf("init with sqlite: wrote %v, %v", cfg, err)
 	}
 
 	conf := filepath.Join(dir, "etc/relative.yaml")
