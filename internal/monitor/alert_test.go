@@ -454,3 +454,46 @@ func TestPausedOrRemovedCheckResolvesItsAlert(t *testing.T) {
 		t.Errorf("sent after resolution: %v", subjects(got))
 	}
 }
+
+// A probe still running when its check is paused answers after the pause
+// resolved the alert: that late answer must not raise it again.
+func TestLateProbeOfAPausedCheckRaisesNothing(t *testing.T) {
+	f := newFixture(t)
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	var block bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if block {
+			arrived <- struct{}{}
+			<-release
+		}
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer srv.Close()
+	c := f.check(registry.CheckInput{Name: ptr("web"), Kind: ptr(registry.CheckHTTP), URL: ptr(srv.URL), Severity: ptr("critical")})
+	f.tick(0)
+	if got := subjects(f.sent.take()); len(got) != 1 {
+		t.Fatalf("sent %v, want one FIRING", got)
+	}
+	// The next probe hangs in the server; meanwhile the check is paused.
+	block = true
+	f.clock.Advance(time.Minute)
+	done := make(chan struct{})
+	go func() { f.mon.Tick(f.ctx); close(done) }()
+	<-arrived
+	if _, err := f.reg.UpdateCheck(f.ctx, f.admin, c.ID, registry.CheckInput{Enabled: ptr(false)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.mon.Load(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	<-done
+	f.tick(time.Minute)
+	got := f.sent.take()
+	if len(got) != 1 || !strings.HasPrefix(got[0].msg.Subject, "[RESOLVED] web") {
+		t.Fatalf("sent %v, want only the RESOLVED of the pause", subjects(got))
+	}
+	if n := len(f.firing()); n != 0 {
+		t.Fatalf("%d alerts firing after the late answer", n)
+	}
+}

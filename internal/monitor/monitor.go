@@ -397,6 +397,12 @@ type transition struct {
 func (m *Monitor) apply(ctx context.Context, r *run, res result, seen map[int64]bool) {
 	now := m.now()
 	m.mu.Lock()
+	if m.runs[r.check.ID] != r || !r.check.Enabled {
+		// Paused or removed while the probe ran: its alert was resolved
+		// then, and a late answer must not raise it again.
+		m.mu.Unlock()
+		return
+	}
 	r.done++
 	r.lastRun, r.lastOK, r.latency = now, res.ok, res.latency
 	if !res.certExpiry.IsZero() {
