@@ -334,6 +334,7 @@ func (w *worker) acctRequest(snap *Snapshot, c *clientEntry, src netip.AddrPort,
 			s.cache.abort(key)
 		}
 		s.metrics.drop(dropOverload)
+		s.drops.note(dropOverload, src, c.Name)
 	}
 }
 

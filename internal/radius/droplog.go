@@ -3,7 +3,7 @@ package radius
 import (
 	"log/slog"
 	"net/netip"
-	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,41 +24,47 @@ var dropHints = map[string]string{
 const dropLogEvery = 10 * time.Second
 
 // dropLog warns about dropped requests, at most once per reason every
-// dropLogEvery, with how many more were dropped since the last line.
+// dropLogEvery, with how many more were dropped since the last line. It
+// takes no lock: drops come in floods (a sprayer, an overload, when the
+// reader itself notes them), and all but one per period only count.
 type dropLog struct {
-	log   *slog.Logger
-	now   func() time.Time
-	mu    sync.Mutex
-	last  map[string]time.Time
-	since map[string]int
+	log     *slog.Logger
+	now     func() time.Time
+	reasons map[string]*dropReason // fixed at creation, read-only after
+}
+
+type dropReason struct {
+	hint  string
+	next  atomic.Int64 // unix nanoseconds before which nothing is logged
+	since atomic.Int64 // drops not logged since the last line
 }
 
 func newDropLog(log *slog.Logger, now func() time.Time) *dropLog {
-	return &dropLog{log: log, now: now, last: map[string]time.Time{}, since: map[string]int{}}
+	d := &dropLog{log: log, now: now, reasons: map[string]*dropReason{}}
+	for reason, hint := range dropHints {
+		d.reasons[reason] = &dropReason{hint: hint}
+	}
+	return d
 }
 
 // note records a drop; nas is "" for an unknown source.
 func (d *dropLog) note(reason string, src netip.AddrPort, nas string) {
-	hint, ok := dropHints[reason]
-	if !ok {
+	r := d.reasons[reason]
+	if r == nil {
 		return
 	}
-	now := d.now()
-	d.mu.Lock()
-	if t, seen := d.last[reason]; seen && now.Sub(t) < dropLogEvery {
-		d.since[reason]++
-		d.mu.Unlock()
+	now := d.now().UnixNano()
+	next := r.next.Load()
+	if now < next || !r.next.CompareAndSwap(next, now+int64(dropLogEvery)) {
+		r.since.Add(1)
 		return
 	}
-	more := d.since[reason]
-	d.last[reason], d.since[reason] = now, 0
-	d.mu.Unlock()
 	attrs := []any{"reason", reason, "src", src.String()}
 	if nas != "" {
 		attrs = append(attrs, "nas", nas)
 	}
-	if more > 0 {
+	if more := r.since.Swap(0); more > 0 {
 		attrs = append(attrs, "more_since_last", more)
 	}
-	d.log.Warn("radius: request dropped: "+hint, attrs...)
+	d.log.Warn("radius: request dropped: "+r.hint, attrs...)
 }
