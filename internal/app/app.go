@@ -207,7 +207,7 @@ func (a *App) HTTPAddr() string {
 // web server, hence the indirection.
 func (a *App) disconnectLine(ctx context.Context, sub registry.Subscription) ([]registry.Disconnect, error) {
 	if a.radius == nil {
-		return nil, errors.New("RADIUS is off on this instance: no Disconnect-Request was sent")
+		return nil, web.ErrNoRADIUS
 	}
 	return a.radius.DisconnectLine(ctx, sub)
 }

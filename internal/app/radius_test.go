@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"maillon/internal/accounting"
+	"maillon/internal/config"
 	"maillon/internal/demo"
 	"maillon/internal/registry"
 	"maillon/internal/testenv"
@@ -187,5 +188,23 @@ func TestRADIUSFromTheRegistry(t *testing.T) {
 	var again map[string]any
 	if code := d.do("PATCH", "/api/v1/subscriptions/demo1@DEMO", d.token, map[string]any{"state": "suspended"}, &again); code != 200 || again["disconnects"] != nil {
 		t.Fatalf("suspending a suspended line = %d %v", code, again)
+	}
+}
+
+// On an instance that does not serve RADIUS, suspending a line says that no
+// Disconnect was sent, as a fact rather than a failure.
+func TestSuspendWithoutRADIUSSaysNothingWasSent(t *testing.T) {
+	d := startWith(t, t.TempDir()+"/m.db", func(c *config.Config) { c.RADIUS.Auth, c.RADIUS.Acct = "", "" })
+	if _, err := demo.Seed(context.Background(), d.app.Registry()); err != nil {
+		t.Fatal(err)
+	}
+	var edit struct {
+		State           registry.SubscriptionState
+		Disconnects     []registry.Disconnect
+		DisconnectError string `json:"disconnect_error"`
+	}
+	if code := d.do("PATCH", "/api/v1/subscriptions/demo1@DEMO", d.token, map[string]any{"state": "suspended"}, &edit); code != 200 ||
+		edit.State != registry.SubSuspended || !strings.Contains(edit.DisconnectError, "RADIUS is off on this instance") {
+		t.Fatalf("suspend without RADIUS = %d %+v", code, edit)
 	}
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 
 	"maillon/internal/registry"
 )
@@ -13,6 +14,11 @@ type editReport struct {
 	flash  string
 	counts []int
 }
+
+// ErrNoRADIUS is what Options.Disconnect answers on an instance that does
+// not serve RADIUS: nothing was sent, which is a fact to tell, not a
+// failure to log.
+var ErrNoRADIUS = errors.New("RADIUS is off on this instance: no Disconnect-Request was sent; the sessions end at their next re-authentication or at the day's Session-Timeout")
 
 // lineEdit is the API's answer to an edit that took a line out of
 // service: the line, then what each open session's NAS answered to its
@@ -34,6 +40,10 @@ func (s *Server) lineUpdated(ctx context.Context, before, after *registry.Subscr
 	}
 	body := lineEdit{Subscription: *after, Disconnects: []registry.Disconnect{}}
 	ds, err := s.opt.Disconnect(ctx, *after)
+	if errors.Is(err, ErrNoRADIUS) {
+		body.DisconnectError = err.Error()
+		return &editReport{body: body, flash: "sub.disconnect.norad"}
+	}
 	if err != nil {
 		s.opt.Logger.Error("disconnecting a line taken out of service", "login", after.Login, "err", err)
 		body.DisconnectError = err.Error()

@@ -130,6 +130,7 @@ func init() {
 		"sub.disconnect.none":   "The line no longer accepts logins; it had no open session to disconnect.",
 		"sub.disconnect.sent":   "The line no longer accepts logins. RADIUS Disconnect of its %d open sessions: %d ACK (ended), %d NAK (refused by the NAS), %d timeout (no answer), %d not sent. A session without ACK may still be open: see the history below.",
 		"sub.disconnect.failed": "The line no longer accepts logins, but its open sessions could not be disconnected (see the daemon's log); they may still be open.",
+		"sub.disconnect.norad":  "The line no longer accepts logins. This instance does not serve RADIUS, so no Disconnect was sent: open sessions end at their next re-authentication or at the end of the day (Session-Timeout).",
 		"sub.resumed":           "The line is active again.",
 		"sub.suspend_hint":      "Suspending refuses the next logins and disconnects the open sessions (RADIUS Disconnect).",
 
@@ -300,6 +301,7 @@ func init() {
 		"sub.disconnect.none":   "La ligne n'accepte plus de connexion ; elle n'avait pas de session ouverte à déconnecter.",
 		"sub.disconnect.sent":   "La ligne n'accepte plus de connexion. Disconnect RADIUS de ses %d sessions ouvertes : %d ACK (terminées), %d NAK (refusé par le NAS), %d timeout (sans réponse), %d non envoyés. Une session sans ACK est peut-être encore ouverte : voir l'historique ci-dessous.",
 		"sub.disconnect.failed": "La ligne n'accepte plus de connexion, mais ses sessions ouvertes n'ont pas pu être déconnectées (voir le journal du démon) ; elles sont peut-être encore ouvertes.",
+		"sub.disconnect.norad":  "La ligne n'accepte plus de connexion. Cette instance ne sert pas RADIUS : aucun Disconnect n'a été envoyé, les sessions ouvertes se terminent à leur prochaine réauthentification ou en fin de journée (Session-Timeout).",
 		"sub.resumed":           "La ligne est de nouveau active.",
 		"sub.suspend_hint":      "Suspendre refuse les prochaines connexions et déconnecte les sessions ouvertes (Disconnect RADIUS).",
 
