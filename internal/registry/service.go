@@ -284,13 +284,21 @@ func createIn[T, I any](c *change, e entity[T, I], in I) (T, error) {
 }
 
 func update[T, I any](s *Service, ctx context.Context, actor Actor, e entity[T, I], id int64, in I) (T, error) {
-	var obj T
+	_, obj, err := updateFrom(s, ctx, actor, e, id, in)
+	return obj, err
+}
+
+// updateFrom is update that also returns the object as the change's
+// transaction read it, for what depends on what changed: a read before
+// the update may be stale by then.
+func updateFrom[T, I any](s *Service, ctx context.Context, actor Actor, e entity[T, I], id int64, in I) (T, T, error) {
+	var was, obj T
 	err := s.write(ctx, actor, func(c *change) error {
 		before, err := e.get(c.tx, ctx, id)
 		if err != nil {
 			return err
 		}
-		obj = before
+		was, obj = before, before
 		if err := e.prepare(c, &before, &obj, in); err != nil {
 			return err
 		}
@@ -310,7 +318,7 @@ func update[T, I any](s *Service, ctx context.Context, actor Actor, e entity[T, 
 		}
 		return c.record("update", e.name, id, before, after)
 	})
-	return obj, err
+	return was, obj, err
 }
 
 // withChanged is obj as JSON with "<name>_changed": true for each name.

@@ -98,6 +98,13 @@ func (s *Service) UpdateSubscription(ctx context.Context, a Actor, id int64, in 
 	return update(s, ctx, a, s.subscriptions(), id, in)
 }
 
+// ChangeSubscription is UpdateSubscription that also returns the line as
+// it was just before, read in the same transaction: whether the change
+// took it out of service decides a Disconnect.
+func (s *Service) ChangeSubscription(ctx context.Context, a Actor, id int64, in SubscriptionInput) (before, after Subscription, err error) {
+	return updateFrom(s, ctx, a, s.subscriptions(), id, in)
+}
+
 // DeleteSubscription removes a subscription and quarantines its addresses.
 func (s *Service) DeleteSubscription(ctx context.Context, a Actor, id int64) error {
 	return remove(s, ctx, a, s.subscriptions(), id)

@@ -418,6 +418,25 @@ func TestCloseAndReopenLine(t *testing.T) {
 	})
 }
 
+// ChangeSubscription gives the line as its own transaction found it: a
+// colleague's suspension a moment earlier shows as the state before, so
+// the second suspension (or a notes edit) does not look like one.
+func TestChangeSubscriptionGivesTheStateItChanged(t *testing.T) {
+	forEachEngine(t, func(f *fixture) {
+		f.pools()
+		m := f.member("Barbara")
+		s, _ := f.line(m.ID, "barbara@DEMO")
+		before, after, err := f.reg.ChangeSubscription(f.ctx, f.admin, s.ID, registry.SubscriptionInput{State: ptr(registry.SubSuspended)})
+		if err != nil || before.State != registry.SubActive || after.State != registry.SubSuspended {
+			t.Fatalf("first suspension: before %s after %s, %v", before.State, after.State, err)
+		}
+		before, after, err = f.reg.ChangeSubscription(f.ctx, f.admin, s.ID, registry.SubscriptionInput{Notes: ptr("called")})
+		if err != nil || before.State != registry.SubSuspended || after.State != registry.SubSuspended || after.Notes != "called" {
+			t.Fatalf("notes edit after the suspension: before %s after %s, %v", before.State, after.State, err)
+		}
+	})
+}
+
 // A password is never in the audit log, but that it changed is: the
 // object alone shows no difference (password_set stays true).
 func TestAuditSaysAPasswordChanged(t *testing.T) {

@@ -67,11 +67,11 @@ func addUIEntity[T, I any](s *Server, res resource[T, I]) {
 		return res.id(&obj), explainConflict(err, in)
 	}
 	e.update = func(ctx context.Context, a registry.Actor, id int64, in any) (*editReport, error) {
-		before, err := res.find(ctx, strconv.FormatInt(id, 10))
+		read, err := res.find(ctx, strconv.FormatInt(id, 10))
 		if err != nil {
 			return nil, err
 		}
-		after, err := res.update(ctx, a, id, *in.(*I))
+		before, after, err := res.edit(ctx, a, id, *in.(*I), read)
 		if err != nil || res.updated == nil {
 			return nil, explainConflict(err, in)
 		}

@@ -212,12 +212,7 @@ func (s *Server) setLineState(state registry.SubscriptionState, flash string) ht
 		if !ok {
 			return
 		}
-		before, err := s.opt.Registry.FindSubscription(r.Context(), strconv.FormatInt(id, 10))
-		if err != nil {
-			s.renderFailure(w, r, err)
-			return
-		}
-		after, err := s.opt.Registry.UpdateSubscription(r.Context(), sessionFrom(r).Actor(), id, registry.SubscriptionInput{State: &state})
+		before, after, err := s.opt.Registry.ChangeSubscription(r.Context(), sessionFrom(r).Actor(), id, registry.SubscriptionInput{State: &state})
 		if err != nil {
 			s.renderFailure(w, r, err)
 			return

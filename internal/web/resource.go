@@ -34,6 +34,18 @@ type resource[T, I any] struct {
 	// edited is the type of what updated answers, for the API's
 	// description; nil when the object itself is answered.
 	edited reflect.Type
+	// change is update returning the object as the update's transaction
+	// read it, for updated: read apart, it may be stale by then.
+	change func(context.Context, registry.Actor, int64, I) (before, after T, err error)
+}
+
+// edit updates the object id and returns it before and after.
+func (res *resource[T, I]) edit(ctx context.Context, a registry.Actor, id int64, in I, read T) (before, after T, err error) {
+	if res.change != nil {
+		return res.change(ctx, a, id, in)
+	}
+	after, err = res.update(ctx, a, id, in)
+	return read, after, err
 }
 
 func (res *resource[T, I]) show(obj *T) *T {
@@ -125,8 +137,7 @@ func register[T, I any](s *Server, res resource[T, I]) {
 			s.fail(w, r, err)
 			return
 		}
-		before := obj
-		obj, err = res.update(r.Context(), callerOf(r).actor, res.id(&obj), in)
+		before, obj, err := res.edit(r.Context(), callerOf(r).actor, res.id(&obj), in, obj)
 		if err != nil {
 			s.fail(w, r, explainConflict(err, in))
 			return

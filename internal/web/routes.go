@@ -94,7 +94,7 @@ func (s *Server) routes() {
 		},
 		find: reg.FindSubscription, id: func(x *registry.Subscription) int64 { return x.ID },
 		create: reg.CreateSubscription, update: reg.UpdateSubscription, delete: reg.DeleteSubscription,
-		updated: s.lineUpdated, edited: reflect.TypeOf(lineEdit{}),
+		updated: s.lineUpdated, edited: reflect.TypeOf(lineEdit{}), change: reg.ChangeSubscription,
 	})
 	register(s, resource[registry.Prefix, registry.PrefixInput]{
 		path: "prefixes", name: "prefix", refHelp: "id or CIDR",

@@ -34,6 +34,7 @@ type Registry interface {
 	DeleteMember(context.Context, registry.Actor, int64) error
 	CreateSubscription(context.Context, registry.Actor, registry.SubscriptionInput) (registry.Subscription, error)
 	UpdateSubscription(context.Context, registry.Actor, int64, registry.SubscriptionInput) (registry.Subscription, error)
+	ChangeSubscription(context.Context, registry.Actor, int64, registry.SubscriptionInput) (before, after registry.Subscription, err error)
 	DeleteSubscription(context.Context, registry.Actor, int64) error
 	CreatePrefix(context.Context, registry.Actor, registry.PrefixInput) (registry.Prefix, error)
 	UpdatePrefix(context.Context, registry.Actor, int64, registry.PrefixInput) (registry.Prefix, error)
