@@ -18,6 +18,7 @@ import (
 	"maillon/internal/app"
 	"maillon/internal/client"
 	"maillon/internal/config"
+	"maillon/internal/dbaddr"
 	"maillon/internal/registry"
 	"maillon/internal/secret"
 	"maillon/internal/store"
@@ -127,7 +128,7 @@ database and the first admin, and prints that admin's API token (shown once).`,
 			}
 			sock = abs
 		}
-		if p := store.SQLitePath(*dbURL); !isPostgresURL(*dbURL) && p != "" && !filepath.IsAbs(p) {
+		if p := dbaddr.SQLiteFile(*dbURL); p != "" && !filepath.IsAbs(p) {
 			abs, err := filepath.Abs(p)
 			if err != nil {
 				return err
@@ -135,8 +136,8 @@ database and the first admin, and prints that admin's API token (shown once).`,
 			// sqlite:x.db and file:x.db keep their prefix.
 			*dbURL = strings.Replace(*dbURL, p, abs, 1)
 		}
-		if !isPostgresURL(*dbURL) {
-			if err := os.MkdirAll(filepath.Dir(store.SQLitePath(*dbURL)), 0o750); err != nil {
+		if p := dbaddr.SQLiteFile(*dbURL); p != "" {
+			if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
 				return err
 			}
 		}
@@ -164,10 +165,6 @@ database and the first admin, and prints that admin's API token (shown once).`,
 		return nil
 	}
 	return cmd
-}
-
-func isPostgresURL(s string) bool {
-	return len(s) > 11 && (s[:11] == "postgres://" || (len(s) > 13 && s[:13] == "postgresql://"))
 }
 
 // firstAdmin creates the database and its first admin, refusing to add a

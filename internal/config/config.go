@@ -21,6 +21,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"maillon/internal/dbaddr"
 	"maillon/internal/secret"
 )
 
@@ -243,7 +244,7 @@ func (c *Config) Validate() error {
 	if strings.TrimSpace(c.Database) == "" {
 		return errors.New("database: is required (a SQLite path or a postgres:// URL)")
 	}
-	if p := sqliteFile(c.Database); p != "" && !filepath.IsAbs(p) {
+	if p := dbaddr.SQLiteFile(c.Database); p != "" && !filepath.IsAbs(p) {
 		// Relative to what? The daemon, the CLI and systemd each start
 		// somewhere else, and an empty database would be made there.
 		return fmt.Errorf("database: %q is a relative path: give an absolute one", c.Database)
@@ -563,14 +564,4 @@ log:
   level: info   # debug, info, warn, error
   format: text  # text or json
 `, database, secretKey, socket) + caTemplate + rosterTemplate
-}
-
-// sqliteFile is the file of a SQLite database setting, "" for PostgreSQL.
-func sqliteFile(db string) string {
-	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
-		return ""
-	}
-	p := strings.TrimPrefix(strings.TrimPrefix(db, "sqlite:"), "file:")
-	p, _, _ = strings.Cut(p, "?")
-	return strings.TrimPrefix(p, "//")
 }

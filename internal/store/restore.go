@@ -7,12 +7,14 @@ import (
 	"net/url"
 	"os"
 	"time"
+
+	"maillon/internal/dbaddr"
 )
 
 // Describe names a database for messages without printing a password.
 func Describe(dbURL string) string {
-	if !isPostgres(dbURL) {
-		return SQLitePath(dbURL)
+	if !dbaddr.IsPostgres(dbURL) {
+		return dbaddr.SQLiteFile(dbURL)
 	}
 	u, err := url.Parse(dbURL)
 	if err != nil {
@@ -27,10 +29,10 @@ func Describe(dbURL string) string {
 // after checking that the backup is a sound maillon database. The previous
 // database is renamed aside, not deleted; its new name is returned.
 func Restore(ctx context.Context, from, dbURL string) (string, error) {
-	if isPostgres(dbURL) {
+	if dbaddr.IsPostgres(dbURL) {
 		return "", fmt.Errorf("restore: only SQLite databases are restored by maillon; use pg_restore for PostgreSQL")
 	}
-	dst := SQLitePath(dbURL)
+	dst := dbaddr.SQLiteFile(dbURL)
 	tmp := dst + ".restoring"
 	if err := copyFile(from, tmp); err != nil {
 		return "", fmt.Errorf("restore: %w", err)

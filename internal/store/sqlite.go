@@ -15,6 +15,8 @@ import (
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"maillon/internal/dbaddr"
 )
 
 // sqliteTime is fixed-width UTC text, so stored times sort and compare as
@@ -66,15 +68,6 @@ func sqliteConstraint(msg string) string {
 	return msg
 }
 
-// SQLitePath extracts the file path from a SQLite database URL.
-func SQLitePath(dbURL string) string {
-	p := strings.TrimPrefix(strings.TrimPrefix(dbURL, "sqlite:"), "file:")
-	if i := strings.IndexByte(p, '?'); i >= 0 {
-		p = p[:i]
-	}
-	return strings.TrimPrefix(p, "//")
-}
-
 func sqliteDSN(path string, readOnly bool) string {
 	v := url.Values{}
 	v.Add("_pragma", "foreign_keys(1)")
@@ -101,7 +94,7 @@ func sqliteDSN(path string, readOnly bool) string {
 }
 
 func openSQLite(ctx context.Context, dbURL string) (*Store, error) {
-	path := SQLitePath(dbURL)
+	path := dbaddr.SQLiteFile(dbURL)
 	if path == "" {
 		return nil, fmt.Errorf("database: empty SQLite path")
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"maillon/internal/dbaddr"
 	"maillon/internal/registry"
 )
 
@@ -38,7 +39,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		s   *Store
 		err error
 	)
-	if isPostgres(url) {
+	if dbaddr.IsPostgres(url) {
 		s, err = openPostgres(ctx, url)
 	} else {
 		s, err = openSQLite(ctx, url)
@@ -51,10 +52,6 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-func isPostgres(url string) bool {
-	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
 }
 
 // Engine names the database engine, "sqlite" or "postgres".
