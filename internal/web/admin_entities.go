@@ -67,15 +67,8 @@ func addUIEntity[T, I any](s *Server, res resource[T, I]) {
 		return res.id(&obj), explainConflict(err, in)
 	}
 	e.update = func(ctx context.Context, a registry.Actor, id int64, in any) (*editReport, error) {
-		read, err := res.find(ctx, strconv.FormatInt(id, 10))
-		if err != nil {
-			return nil, err
-		}
-		before, after, err := res.edit(ctx, a, id, *in.(*I), read)
-		if err != nil || res.updated == nil {
-			return nil, explainConflict(err, in)
-		}
-		return res.updated(ctx, &before, &after), nil
+		_, rep, err := res.edit(ctx, a, id, *in.(*I))
+		return rep, explainConflict(err, in)
 	}
 	e.delete = res.delete
 	if s.entities == nil {

@@ -29,7 +29,7 @@ type resource[T, I any] struct {
 	present func(*T)
 	// updated acts on what an edit changed beyond the registry (a line
 	// taken out of service is disconnected) and returns what to answer
-	// instead of the object, or nil.
+	// instead of the object, or nil. It needs change.
 	updated func(ctx context.Context, before, after *T) *editReport
 	// edited is the type of what updated answers, for the API's
 	// description; nil when the object itself is answered.
@@ -39,13 +39,19 @@ type resource[T, I any] struct {
 	change func(context.Context, registry.Actor, int64, I) (before, after T, err error)
 }
 
-// edit updates the object id and returns it before and after.
-func (res *resource[T, I]) edit(ctx context.Context, a registry.Actor, id int64, in I, read T) (before, after T, err error) {
-	if res.change != nil {
-		return res.change(ctx, a, id, in)
+// edit updates the object id and returns it, with what updated did
+// beyond the registry, judged on the object as the update's own
+// transaction read it.
+func (res *resource[T, I]) edit(ctx context.Context, a registry.Actor, id int64, in I) (T, *editReport, error) {
+	if res.updated == nil {
+		after, err := res.update(ctx, a, id, in)
+		return after, nil, err
 	}
-	after, err = res.update(ctx, a, id, in)
-	return read, after, err
+	before, after, err := res.change(ctx, a, id, in)
+	if err != nil {
+		return after, nil, err
+	}
+	return after, res.updated(ctx, &before, res.show(&after)), nil
 }
 
 func (res *resource[T, I]) show(obj *T) *T {
@@ -60,6 +66,9 @@ type listResponse[T any] struct {
 }
 
 func register[T, I any](s *Server, res resource[T, I]) {
+	if res.updated != nil && res.change == nil {
+		panic("web: resource " + res.path + " has updated without change")
+	}
 	base := "/api/v1/" + res.path
 	item := base + "/{ref}"
 	var t T
@@ -137,16 +146,14 @@ func register[T, I any](s *Server, res resource[T, I]) {
 			s.fail(w, r, err)
 			return
 		}
-		before, obj, err := res.edit(r.Context(), callerOf(r).actor, res.id(&obj), in, obj)
+		obj, rep, err := res.edit(r.Context(), callerOf(r).actor, res.id(&obj), in)
 		if err != nil {
 			s.fail(w, r, explainConflict(err, in))
 			return
 		}
-		if res.updated != nil {
-			if rep := res.updated(r.Context(), &before, res.show(&obj)); rep != nil {
-				writeJSON(w, http.StatusOK, rep.body)
-				return
-			}
+		if rep != nil {
+			writeJSON(w, http.StatusOK, rep.body)
+			return
 		}
 		writeJSON(w, http.StatusOK, res.show(&obj))
 	})
