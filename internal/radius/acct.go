@@ -268,23 +268,20 @@ func (a *accounting) replay(ctx context.Context) bool {
 func (w *worker) acctRequest(snap *Snapshot, c *clientEntry, src netip.AddrPort, l *listener, recv time.Time) {
 	s, p := w.s, &w.p
 	if !w.c.verifyRequestAuthenticator(p.raw, c.secret) {
-		s.metrics.drop(dropBadAuth)
-		s.drops.note(dropBadAuth, src, c.Name)
+		s.drop(dropBadAuth, src, c.Name)
 		return
 	}
 	for _, a := range p.attrs {
 		if a.typ == attrMessageAuthenticator {
 			if a.n != 16 || !w.c.verifyMessageAuthenticator(p.raw, int(a.off), c.secret, true) {
-				s.metrics.drop(dropBadMA)
-				s.drops.note(dropBadMA, src, c.Name)
+				s.drop(dropBadMA, src, c.Name)
 				return
 			}
 		}
 	}
 	status, ok := p.uint32(attrAcctStatusType)
 	if !ok {
-		s.metrics.drop(dropMalformed)
-		s.drops.note(dropMalformed, src, c.Name)
+		s.drop(dropMalformed, src, c.Name)
 		return
 	}
 	now := s.cfg.Now()
@@ -333,8 +330,7 @@ func (w *worker) acctRequest(snap *Snapshot, c *clientEntry, src netip.AddrPort,
 		if st == cacheMiss {
 			s.cache.abort(key)
 		}
-		s.metrics.drop(dropOverload)
-		s.drops.note(dropOverload, src, c.Name)
+		s.drop(dropOverload, src, c.Name)
 	}
 }
 

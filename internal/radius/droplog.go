@@ -68,3 +68,10 @@ func (d *dropLog) note(reason string, src netip.AddrPort, nas string) {
 	}
 	d.log.Warn("radius: request dropped: "+r.hint, attrs...)
 }
+
+// drop counts a dropped request and, for the reasons worth telling,
+// logs it (rate-limited).
+func (s *Server) drop(reason string, src netip.AddrPort, nas string) {
+	s.metrics.drop(reason)
+	s.drops.note(reason, src, nas)
+}

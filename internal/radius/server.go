@@ -150,7 +150,7 @@ func New(cfg Config) (*Server, error) {
 		acctQ:  make(chan job, cfg.QueueSize),
 		maSeen: map[string]bool{},
 	}
-	s.drops = newDropLog(cfg.Logger, time.Now)
+	s.drops = newDropLog(cfg.Logger, cfg.Now)
 	s.bufs.New = func() any { return new([maxPacket]byte) }
 	m, err := newMetrics(cfg.Registerer,
 		func() float64 { return float64(len(s.authQ) + len(s.acctQ)) },
@@ -419,8 +419,7 @@ func (s *Server) enqueue(q chan job, j job) bool {
 	case q <- j:
 		return true
 	default:
-		s.metrics.drop(dropOverload)
-		s.drops.note(dropOverload, j.src, "")
+		s.drop(dropOverload, j.src, "")
 		return false
 	}
 }
@@ -494,14 +493,12 @@ func (w *worker) process(raw []byte, src netip.AddrPort, l *listener, recv time.
 	}
 	c := snap.client(src.Addr())
 	if c == nil {
-		s.metrics.drop(dropUnknownClient)
-		s.drops.note(dropUnknownClient, src, "")
+		s.drop(dropUnknownClient, src, "")
 		return nil
 	}
 	p := &w.p
 	if err := p.parse(raw); err != nil {
-		s.metrics.drop(dropMalformed)
-		s.drops.note(dropMalformed, src, c.Name)
+		s.drop(dropMalformed, src, c.Name)
 		return nil
 	}
 	acctPort := l != nil && l.acct
@@ -541,8 +538,7 @@ func (w *worker) authRequest(snap *Snapshot, c *clientEntry, src netip.AddrPort,
 		if st == cacheMiss {
 			s.cache.abort(key)
 		}
-		s.metrics.drop(reason)
-		s.drops.note(reason, src, c.Name)
+		s.drop(reason, src, c.Name)
 		return nil
 	}
 	var r authResult
