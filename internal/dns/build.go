@@ -395,10 +395,10 @@ func (b *builder) recordItems(r Record) ([]placed, error) {
 	} else if !below(name, zb.origin) {
 		return nil, fmt.Errorf("outside zone %s", zb.origin)
 	}
-	if !Serves(r.Type) {
+	t, ok := mdns.StringToType[strings.ToUpper(strings.TrimSpace(r.Type))]
+	if !ok || !allowedTypes[t] {
 		return nil, fmt.Errorf("unsupported type %q", r.Type)
 	}
-	t := mdns.StringToType[strings.ToUpper(strings.TrimSpace(r.Type))]
 	ttl := orDefault(r.TTL, zb.cfg.TTL)
 	// The zone parser resolves relative names in the data against $ORIGIN.
 	text := fmt.Sprintf("$ORIGIN %s\n%s %d IN %s %s", zb.origin, name, ttl, mdns.TypeToString[t], r.Data)

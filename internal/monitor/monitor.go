@@ -234,7 +234,7 @@ func (m *Monitor) Load(ctx context.Context) error {
 	m.objects = newObjects(hosts, nas, sites)
 	m.mu.Unlock()
 	m.alerts.load(firing)
-	m.closeOrphans(ctx, checks, firing)
+	m.closeOrphans(ctx, g.Checks, firing)
 	m.poke()
 	return nil
 }
@@ -242,11 +242,7 @@ func (m *Monitor) Load(ctx context.Context) error {
 // closeOrphans resolves the alerts of checks removed or paused: nothing
 // would ever probe them up again, so they would fire (and repeat) forever.
 // Those told it fired are told it is resolved, as for a recovery.
-func (m *Monitor) closeOrphans(ctx context.Context, checks []registry.Check, firing []registry.Alert) {
-	byID := make(map[int64]registry.Check, len(checks))
-	for _, c := range checks {
-		byID[c.ID] = c
-	}
+func (m *Monitor) closeOrphans(ctx context.Context, byID map[int64]*registry.Check, firing []registry.Alert) {
 	for _, al := range firing {
 		if al.Source != registry.SourceCheck || al.CheckID == nil {
 			continue

@@ -184,16 +184,10 @@ func loadEvent(ctx context.Context, r registry.Reader, key string) (*event, erro
 	return ev, nil
 }
 
-// Recipients are who a notice goes to: affected members who did not opt
-// out, and confirmed subscribers of its components, one email per address.
-func Recipients(ctx context.Context, r registry.Reader, incidents bool, components []int64) ([]registry.Delivery, error) {
-	out, _, err := Audience(ctx, r, incidents, components)
-	return out, err
-}
-
-// Audience is Recipients and the affected members left out because they
-// opted out of that kind of news (unless an address of theirs is told
-// anyway, as a subscriber).
+// Audience is who a notice goes to (affected members who did not opt out,
+// and confirmed subscribers of its components, one email per address),
+// and the affected members left out because they opted out of that kind
+// of news (unless an address of theirs is told anyway, as a subscriber).
 func Audience(ctx context.Context, r registry.Reader, incidents bool, components []int64) ([]registry.Delivery, []registry.OptedOut, error) {
 	members, err := AffectedMembers(ctx, r, components)
 	if err != nil {
@@ -265,7 +259,7 @@ func (s *Service) planNotices(ctx context.Context) error {
 				s.log.Warn("status: notice too old to send", "notice", n.Key, "created", n.CreatedAt)
 				return nil
 			}
-			ds, err = Recipients(ctx, r, ev.incidents, ev.components)
+			ds, _, err = Audience(ctx, r, ev.incidents, ev.components)
 			return err
 		})
 		if err != nil {

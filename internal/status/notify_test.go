@@ -49,7 +49,7 @@ func TestAffectedMembers(t *testing.T) {
 		var got []registry.Delivery
 		err := f.reg.Read(f.ctx, func(r registry.Reader) error {
 			var err error
-			got, err = status.Recipients(f.ctx, r, c.incidents, []int64{comp.ID})
+			got, _, err = status.Audience(f.ctx, r, c.incidents, []int64{comp.ID})
 			return err
 		})
 		if err != nil {
@@ -73,7 +73,7 @@ func TestAffectedMembers(t *testing.T) {
 		var got []registry.Delivery
 		f.reg.Read(f.ctx, func(r registry.Reader) error {
 			var err error
-			got, err = status.Recipients(f.ctx, r, c.incidents, []int64{n.internet.ID})
+			got, _, err = status.Audience(f.ctx, r, c.incidents, []int64{n.internet.ID})
 			return err
 		})
 		if !slices.Equal(emails(got), c.want) {
