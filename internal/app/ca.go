@@ -78,8 +78,9 @@ func invalidf(field, format string, args ...any) error {
 	return &registry.ValidationError{Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
-// request checks the key and builds the common part of a request.
-func (c *caService) request(ctx context.Context, req web.CertRequest, max time.Duration, kind string) (sshca.Request, error) {
+// request checks the key (for a user certificate, that it is owner's) and
+// builds the common part of a request.
+func (c *caService) request(ctx context.Context, req web.CertRequest, max time.Duration, kind string, owner *registry.Admin) (sshca.Request, error) {
 	pub, err := sshca.ParsePublicKey([]byte(req.PublicKey))
 	if err != nil {
 		return sshca.Request{}, invalidf("public_key", "%v", err)
@@ -87,8 +88,14 @@ func (c *caService) request(ctx context.Context, req web.CertRequest, max time.D
 	if _, ok := pub.(*ssh.Certificate); ok {
 		return sshca.Request{}, invalidf("public_key", "this is a certificate: give the public key it certifies (the .pub file)")
 	}
-	if err := c.reg.CheckKeyNotRevoked(ctx, ssh.FingerprintSHA256(pub)); err != nil {
+	fingerprint := ssh.FingerprintSHA256(pub)
+	if err := c.reg.CheckKeyNotRevoked(ctx, fingerprint); err != nil {
 		return sshca.Request{}, err
+	}
+	if owner != nil {
+		if err := c.keyIsTheirs(ctx, *owner, fingerprint); err != nil {
+			return sshca.Request{}, err
+		}
 	}
 	validity := max
 	if req.Validity > 0 {
@@ -131,10 +138,7 @@ func (c *caService) SignUser(ctx context.Context, a registry.Actor, admin regist
 			}
 		}
 	}
-	if err := c.keyIsTheirs(ctx, admin, req.PublicKey); err != nil {
-		return registry.Certificate{}, err
-	}
-	r, err := c.request(ctx, req, c.cfg.User.Validity.Duration, "user")
+	r, err := c.request(ctx, req, c.cfg.User.Validity.Duration, "user", &admin)
 	if err != nil {
 		return registry.Certificate{}, err
 	}
@@ -151,14 +155,11 @@ func (c *caService) SignUser(ctx context.Context, a registry.Actor, admin regist
 // keyIsTheirs refuses a key that was certified to someone else: keys are
 // personal (an admin who leaves is shut out by revoking theirs), and
 // revoking a shared key would shut out everyone who holds it.
-func (c *caService) keyIsTheirs(ctx context.Context, admin registry.Admin, publicKey string) error {
-	pub, err := sshca.ParsePublicKey([]byte(publicKey))
-	if err != nil {
-		return invalidf("public_key", "%v", err)
-	}
+func (c *caService) keyIsTheirs(ctx context.Context, admin registry.Admin, fingerprint string) error {
 	var certs []registry.Certificate
 	if err := c.reg.Read(ctx, func(r registry.Reader) error {
-		certs, err = r.ListCertificates(ctx, registry.CertificateFilter{Fingerprint: ssh.FingerprintSHA256(pub)})
+		var err error
+		certs, err = r.ListCertificates(ctx, registry.CertificateFilter{Fingerprint: fingerprint})
 		return err
 	}); err != nil {
 		return err
@@ -189,7 +190,7 @@ func (c *caService) SignHost(ctx context.Context, a registry.Actor, host registr
 			return registry.Certificate{}, invalidf("host", "host %q cannot be certified: %v: rename the host", host.Name, err)
 		}
 	}
-	r, err := c.request(ctx, req, c.cfg.Host.Validity.Duration, "host")
+	r, err := c.request(ctx, req, c.cfg.Host.Validity.Duration, "host", nil)
 	if err != nil {
 		return registry.Certificate{}, err
 	}
